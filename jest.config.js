@@ -1,0 +1,33 @@
+// One jest run over every package. Sources are tested directly (swc), so a package's
+// tests see its siblings' sources through the moduleNameMapper, not their dist/.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      target: 'es2022',
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+    },
+    module: { type: 'es6' },
+    sourceMaps: 'inline',
+  },
+];
+
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    '^@nest-transports/shared$': '<rootDir>/shared/src/index.ts',
+    '^@nest-transports/ws$': '<rootDir>/transports/ws/src/index.ts',
+    '^@nest-transports/sqs$': '<rootDir>/transports/sqs/src/index.ts',
+    '^@nest-transports/pubsub$': '<rootDir>/transports/pubsub/src/index.ts',
+    '^@nest-transports/backends$': '<rootDir>/test/backends/src/index.ts',
+    '^@nest-transports/conformance$': '<rootDir>/test/conformance/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/**/test/**/*.spec.ts', '<rootDir>/examples/**/*.spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  setupFiles: ['<rootDir>/jest.setup.js'],
+  testTimeout: 30000,
+};

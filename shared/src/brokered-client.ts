@@ -1,0 +1,91 @@
+import { Logger } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { CorrelationTable } from './correlation.js';
+import { ConnectionClosedError, PayloadTooLargeError } from './errors.js';
+import { isResponsePacket } from './packets.js';
+
+export interface BrokeredClientSettings {
+  /** Name used in errors and logs, e.g. "SqsClient". */
+  transport: string;
+  /** Default per-request timeout in ms; 0 = none (use rxjs `timeout()` per call). */
+  requestTimeout: number;
+  /** Largest encoded message the backend accepts, in bytes. */
+  maxMessageBytes: number;
+}
+
+/**
+ * Request-reply over a broker: each client owns its reply destination (a queue, a
+ * subscription), so several client replicas never consume each other's replies. Requests
+ * are correlated by id; a failed publish fails its caller at once instead of leaving it
+ * waiting; replies for unknown ids (late, unsubscribed) are dropped.
+ *
+ * A subclass provides the broker calls: `connect()` (creates the reply destination and
+ * starts consuming it, calling `handleReply`), `publishRequest`, `publishEvent`, `close()`.
+ */
+export abstract class BrokeredClient extends ClientProxy {
+  protected readonly logger = new Logger(this.constructor.name);
+  protected readonly pending = new CorrelationTable();
+
+  protected constructor(protected readonly settings: BrokeredClientSettings) {
+    super();
+  }
+
+  /** Sends a serialized request; `replyTo` is filled in by the subclass. */
+  protected abstract publishRequest(packet: ReadPacket & { id: string }, body: Buffer | string): Promise<void>;
+  protected abstract publishEvent(packet: ReadPacket, body: Buffer | string): Promise<void>;
+  /** Turns the serializer's output into the bytes the broker carries. */
+  protected abstract encode(serialized: unknown): Buffer | string;
+
+  protected publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const packet = this.assignPacketId({ ...partial, pattern: this.normalizePattern(partial.pattern) });
+    let body: Buffer | string;
+    try {
+      body = this.encode(this.serializer.serialize(packet));
+      this.assertSize(body);
+    } catch (err) {
+      callback({ err, isDisposed: true });
+      return () => undefined;
+    }
+    const cleanup = this.pending.add(packet.id, callback, this.timeoutFor(packet.pattern));
+    this.publishRequest(packet, body).catch((err) => {
+      if (this.pending.has(packet.id)) this.pending.deliver(packet.id, { err, isDisposed: true });
+    });
+    return cleanup;
+  }
+
+  protected async dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
+    const packet = { ...partial, pattern: this.normalizePattern(partial.pattern) };
+    const body = this.encode(this.serializer.serialize(packet));
+    this.assertSize(body);
+    await this.publishEvent(packet, body);
+    return undefined as T;
+  }
+
+  /** Feeds a reply taken from the reply destination; unknown or foreign replies are dropped. */
+  protected async handleReply(raw: unknown): Promise<void> {
+    const reply = await this.deserializer.deserialize(raw);
+    if (!isResponsePacket(reply)) {
+      this.logger.warn(`${this.settings.transport}: dropped a reply that is not a Nest response packet`);
+      return;
+    }
+    const { id, err, response, isDisposed } = reply;
+    this.pending.deliver(id, { err, response, isDisposed });
+  }
+
+  /** Fails every in-flight request; call from `close()` and when the reply consumer dies. */
+  protected failPending(detail?: string): void {
+    this.pending.rejectAll(new ConnectionClosedError(this.settings.transport, detail));
+  }
+
+  protected assertSize(body: Buffer | string): void {
+    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    if (size > this.settings.maxMessageBytes) {
+      throw new PayloadTooLargeError(this.settings.transport, size, this.settings.maxMessageBytes);
+    }
+  }
+
+  private timeoutFor(pattern: unknown) {
+    const ms = this.settings.requestTimeout;
+    return ms > 0 ? { ms, pattern: String(pattern) } : undefined;
+  }
+}
