@@ -55,7 +55,7 @@ export class ConnectionClosedError extends TransportError {
 /** The backend cannot be reached (refused, unresolvable, timed out). */
 export class BackendUnreachableError extends TransportError {
   constructor(transport: string, target: string, cause?: unknown) {
-    const reason = cause instanceof Error ? `: ${cause.message}` : '';
+    const reason = messageOf(cause) ? `: ${messageOf(cause)}` : '';
     super('BACKEND_UNREACHABLE', `${transport}: cannot reach ${target}${reason}.`, { cause });
   }
 }
@@ -70,6 +70,11 @@ export class MalformedPacketError extends TransportError {
 /** Turns anything thrown into a plain `{ code?, message }` safe to send or log. */
 export function describeError(err: unknown): { code?: string; message: string } {
   if (err instanceof TransportError) return { code: err.code, message: err.message };
-  if (err instanceof Error) return { message: err.message };
-  return { message: String(err) };
+  return { message: messageOf(err) ?? String(err) };
+}
+
+/** The message of anything error-like; `instanceof Error` fails for errors from another realm (vm, jest). */
+export function messageOf(err: unknown): string | undefined {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : undefined;
 }

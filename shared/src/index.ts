@@ -10,3 +10,6 @@ export * from './brokered-client.js';
 export * from './names.js';
 export * from './backoff.js';
 export * from './status.js';
+export * from './reply-sequencer.js';
+export * from './keyed-serial.js';
+export * from './in-flight.js';

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { ReadPacket, Server, WritePacket } from '@nestjs/microservices';
 import { runEventHandler, toObservable } from './handlers.js';
+import { messageOf } from './errors.js';
 import { NO_MESSAGE_HANDLER } from './packets.js';
 import { replyWithStream } from './reply-stream.js';
 
@@ -76,4 +77,4 @@ export class MessageProcessor {
   }
 }
 
-const describe = (err: unknown) => (err instanceof Error ? err.message : JSON.stringify(err));
+const describe = (err: unknown) => messageOf(err) ?? JSON.stringify(err);

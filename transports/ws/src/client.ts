@@ -1,0 +1,273 @@
+import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import {
+  backoffDelay,
+  ConnectionClosedError,
+  CorrelationTable,
+  isResponsePacket,
+  PayloadTooLargeError,
+  TransportError,
+  TransportStatus,
+} from '@nest-transports/shared';
+import { WebSocket, type RawData } from 'ws';
+import { openSocket } from './connect.js';
+import { resolveClientOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.js';
+import { WsRecord } from './record.js';
+
+export type WsClientStatus = TransportStatus;
+
+export type WsClientEvents = {
+  open: () => void;
+  close: (code: number, reason: string) => void;
+  reconnecting: (attempt: number, delayMs: number) => void;
+  error: (error: Error) => void;
+};
+
+/**
+ * ClientProxy of the WebSocket transport: one connection carries every request, correlated
+ * by id. Connects lazily, reconnects with backoff after a drop, fails in-flight requests
+ * clearly when the connection goes. `ClientsModule.register([{ name, customClass: WsClient, options }])`.
+ */
+export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
+  protected readonly logger = new Logger(WsClient.name);
+  private readonly options: ResolvedWsClientOptions;
+  private readonly events = new EventEmitter();
+  private readonly pending = new CorrelationTable();
+  private socket: WebSocket | null = null;
+  private connection: Promise<WebSocket> | null = null;
+  private reconnecting = false;
+  private closedByUser = false;
+  private cancelBackoff?: () => void;
+  private heartbeat?: NodeJS.Timeout;
+  private loggedBadFrame = false;
+
+  constructor(options: WsClientOptions) {
+    super();
+    this.options = resolveClientOptions(options);
+    this.initializeSerializer(options);
+    this.initializeDeserializer(options);
+  }
+
+  /** Requests waiting for their last reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  connect(): Promise<WebSocket> {
+    if (this.reconnecting && this.connection) return this.waitForReconnect(this.connection);
+    if (this.connection) return this.connection;
+    this.closedByUser = false;
+    this.connection = openSocket(this.options).then(
+      (socket) => this.adopt(socket),
+      (err) => {
+        this.connection = null;
+        this._status$.next(TransportStatus.DISCONNECTED);
+        throw err;
+      },
+    );
+    return this.connection;
+  }
+
+  /** Stops reconnecting, fails what is in flight, and closes the connection with 1000. */
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    this.cancelBackoff?.();
+    const socket = this.socket;
+    this.socket = null;
+    this.connection = null;
+    this.reconnecting = false;
+    this.stopHeartbeat();
+    this.pending.rejectAll(new ConnectionClosedError('WsClient', 'the client was closed before the reply arrived'));
+    if (socket && socket.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => socket.terminate(), 1000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.close(1000, 'client closing');
+      });
+    }
+    this._status$.next(TransportStatus.DISCONNECTED);
+  }
+
+  override on<K extends keyof WsClientEvents>(event: K, callback: WsClientEvents[K]): this {
+    this.events.on(event, callback as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** The current `ws` WebSocket. */
+  unwrap<T = WebSocket>(): T {
+    if (!this.socket) throw new Error('Not initialized. Please call the "connect" method first.');
+    return this.socket as T;
+  }
+
+  protected publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const { packet, timeout } = this.toWirePacket(partial);
+    const id = this.assignPacketId(packet).id;
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      callback({ err: new ConnectionClosedError('WsClient', `not connected to ${this.options.url}`), isDisposed: true });
+      return () => undefined;
+    }
+    let frame: string | Buffer;
+    try {
+      frame = this.encode(packet);
+    } catch (err) {
+      callback({ err, isDisposed: true });
+      return () => undefined;
+    }
+    const ms = timeout ?? this.options.requestTimeout;
+    const cleanup = this.pending.add(id, callback, ms > 0 ? { ms, pattern: String(packet.pattern) } : undefined);
+    socket.send(frame, { binary: this.options.codec.binary });
+    return cleanup;
+  }
+
+  protected dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
+    const { packet } = this.toWirePacket(partial);
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new ConnectionClosedError('WsClient', `not connected to ${this.options.url}; the event was not sent`));
+    }
+    const frame = this.encode(packet);
+    return new Promise<T>((resolve, reject) =>
+      socket.send(frame, { binary: this.options.codec.binary }, (err) => (err ? reject(err) : resolve(undefined as T))),
+    );
+  }
+
+  private toWirePacket(partial: ReadPacket): { packet: ReadPacket & { metadata?: Record<string, string> }; timeout?: number } {
+    const pattern = this.normalizePattern(partial.pattern);
+    const { metadata } = partial as { metadata?: Record<string, string> };
+    if (partial.data instanceof WsRecord) {
+      const record = partial.data;
+      const merged = record.options.metadata ? { ...metadata, ...record.options.metadata } : metadata;
+      return { packet: { pattern, data: record.data, ...(merged && { metadata: merged }) }, timeout: record.options.timeout };
+    }
+    return { packet: { pattern, data: partial.data, ...(metadata && { metadata }) } };
+  }
+
+  private encode(packet: ReadPacket): string | Buffer {
+    const frame = this.options.codec.encode(this.serializer.serialize(packet));
+    const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
+    if (size > this.options.maxPayload) throw new PayloadTooLargeError('WsClient', size, this.options.maxPayload);
+    return frame;
+  }
+
+  private adopt(socket: WebSocket): WebSocket {
+    if (this.closedByUser) {
+      socket.terminate();
+      throw new ConnectionClosedError('WsClient', 'the client was closed while connecting');
+    }
+    this.socket = socket;
+    this.reconnecting = false;
+    socket.on('message', (data, isBinary) => void this.onFrame(data, isBinary));
+    socket.on('error', (err) => this.emitError(err));
+    socket.on('close', (code, reason) => this.onDrop(socket, code, reason.toString()));
+    this.startHeartbeat(socket);
+    this._status$.next(TransportStatus.CONNECTED);
+    this.events.emit('open');
+    return socket;
+  }
+
+  private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
+    let reply: unknown;
+    try {
+      const frame = data as Buffer;
+      reply = await this.deserializer.deserialize(this.options.codec.decode(isBinary ? frame : frame.toString('utf8')));
+    } catch (err) {
+      return this.badFrame((err as Error).message);
+    }
+    if (!isResponsePacket(reply)) return this.badFrame('a frame that is not a response packet');
+    const { id, err, response, isDisposed } = reply;
+    this.pending.deliver(id, { err, response, isDisposed });
+  }
+
+  private onDrop(socket: WebSocket, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.stopHeartbeat();
+    const why = `the connection to ${this.options.url} closed (${code}${reason ? ` ${reason}` : ''}) before the reply arrived`;
+    this.pending.rejectAll(new ConnectionClosedError('WsClient', why));
+    this._status$.next(TransportStatus.DISCONNECTED);
+    this.events.emit('close', code, reason);
+    if (this.closedByUser || !this.options.reconnect.enabled) {
+      this.connection = null;
+      return;
+    }
+    this.reconnecting = true;
+    this._status$.next(TransportStatus.RECONNECTING);
+    this.connection = this.reconnectLoop();
+    this.connection.catch(() => undefined);
+  }
+
+  private async reconnectLoop(): Promise<WebSocket> {
+    const { maxAttempts } = this.options.reconnect;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const delay = backoffDelay(attempt, this.options.reconnect);
+      this.events.emit('reconnecting', attempt + 1, delay);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.cancelBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (this.closedByUser) throw new ConnectionClosedError('WsClient', 'the client was closed while reconnecting');
+      try {
+        return this.adopt(await openSocket(this.options));
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    this.reconnecting = false;
+    this.connection = null;
+    this._status$.next(TransportStatus.DISCONNECTED);
+    const error = new TransportError('RECONNECT_FAILED', `WsClient: gave up reconnecting to ${this.options.url} after ${maxAttempts} attempts`, { cause: lastError });
+    this.emitError(error);
+    throw error;
+  }
+
+  private waitForReconnect(connection: Promise<WebSocket>): Promise<WebSocket> {
+    const { url, connectTimeout, whileReconnecting } = this.options;
+    if (whileReconnecting === 'fail') {
+      return Promise.reject(new ConnectionClosedError('WsClient', `reconnecting to ${url}; the message was not sent (whileReconnecting: "fail")`));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new ConnectionClosedError('WsClient', `still reconnecting to ${url} after ${connectTimeout} ms; the message was not sent`)),
+        connectTimeout,
+      );
+      connection.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
+
+  private startHeartbeat(socket: WebSocket): void {
+    if (!this.options.heartbeatInterval) return;
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    this.heartbeat = setInterval(() => {
+      if (!alive) return void socket.terminate();
+      alive = false;
+      socket.ping();
+    }, this.options.heartbeatInterval);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  private badFrame(reason: string): void {
+    if (this.loggedBadFrame) return;
+    this.loggedBadFrame = true;
+    this.logger.warn(`Dropped a frame from ${this.options.url}: ${reason} (logged once)`);
+  }
+
+  private emitError(err: Error): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
+    else this.logger.error(err.message);
+  }
+}

@@ -1,0 +1,13 @@
+export { WsServer, WS_TRANSPORT, type WsServerEvents, type WsServerStatus } from './server.js';
+export { WsClient, type WsClientEvents, type WsClientStatus } from './client.js';
+export { WsContext, type WsConnection } from './context.js';
+export { WsRecord, WsRecordBuilder, type WsRecordOptions } from './record.js';
+export {
+  WS_SUBPROTOCOL,
+  WS_SERVER_DEFAULTS,
+  WS_CLIENT_DEFAULTS,
+  type WsServerOptions,
+  type WsClientOptions,
+  type WsReconnectOptions,
+  type WsAuthenticate,
+} from './options.js';
