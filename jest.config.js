@@ -29,5 +29,7 @@ export default {
   testMatch: ['<rootDir>/**/test/**/*.spec.ts', '<rootDir>/examples/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   setupFiles: ['<rootDir>/jest.setup.js'],
+  globalSetup: '<rootDir>/jest.global-setup.js',
+  globalTeardown: '<rootDir>/jest.global-teardown.js',
   testTimeout: 30000,
 };
