@@ -13,3 +13,4 @@ export * from './status.js';
 export * from './reply-sequencer.js';
 export * from './keyed-serial.js';
 export * from './in-flight.js';
+export * from './async.js';

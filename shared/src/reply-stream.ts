@@ -35,7 +35,9 @@ export function replyWithStream(stream$: Observable<unknown>, respond: (packet: 
       const tail = queue[queue.length - 1];
       if (packet.isDisposed && !packet.err && tail && !tail.isDisposed) tail.isDisposed = true;
       else queue.push(packet);
-      void drain();
+      // A microtask later, so that a value and the completion emitted right after it
+      // (a plain or Promise result) go out as one packet.
+      queueMicrotask(() => void drain());
     };
 
     stream$.subscribe({

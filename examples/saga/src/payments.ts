@@ -1,9 +1,12 @@
 import { Controller, Inject, Injectable } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { firstValueFrom } from 'rxjs';
 import { DECLINED_CARD_SUFFIX, EVENTS, PATTERNS, reasonOf, type Order } from './domain.js';
 import { PEERS, type Peers } from './peers.js';
+
+const REPLICA = (process.env.HOSTNAME ?? hostname()).replace(/[^a-zA-Z0-9-]/g, '');
 
 @Injectable()
 export class Ledger {
@@ -13,7 +16,8 @@ export class Ledger {
     const existing = this.captured.get(order.orderId);
     if (existing) return existing.paymentId; // idempotent per order
     if (order.card.endsWith(DECLINED_CARD_SUFFIX)) throw new RpcException({ code: 'CARD_DECLINED', orderId: order.orderId });
-    const paymentId = `pay_${randomUUID().slice(0, 8)}`;
+    // The replica's name (the pod name in Kubernetes) tells which replica captured a payment.
+    const paymentId = `pay_${REPLICA}_${randomUUID().slice(0, 8)}`;
     this.captured.set(order.orderId, { paymentId, amount: order.amount });
     return paymentId;
   }

@@ -1,3 +1,4 @@
+import { within, deferred } from '@nest-transports/shared';
 import { Controller, Module, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsClient, WsServer, type WsClientOptions, type WsServerOptions } from '../src/index.js';
@@ -20,20 +21,5 @@ export function client(url: string, options: Partial<WsClientOptions> = {}) {
 
 export { Controller };
 
-/** Resolves with the first value, or rejects after `ms` naming what was awaited. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
-/** A promise with its resolve exposed: await an event instead of sleeping. */
-export function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+export { within, deferred };

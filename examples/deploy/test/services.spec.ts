@@ -1,0 +1,106 @@
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { firstValueFrom, timeout } from 'rxjs';
+import { freePort, resolveBackend, stopAllBackends } from '@nest-transports/backends';
+import { SqsClient } from '@nest-transports/sqs';
+import { WsClient } from '@nest-transports/ws';
+import type { Order, OrderOutcome } from '../../saga/src/domain.js';
+
+const ENTRY = fileURLToPath(new URL('../../saga/dist/service.js', import.meta.url));
+
+interface Replica {
+  child: ChildProcess;
+  output: string[];
+  healthPort: number;
+}
+
+const replicas: Replica[] = [];
+
+/** Starts one service process with the environment a Deployment would give it. */
+async function startReplica(env: Record<string, string>): Promise<Replica> {
+  const healthPort = await freePort();
+  const output: string[] = [];
+  const child = fork(ENTRY, [], { env: { PATH: process.env.PATH, HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(healthPort), ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.stdout!.on('data', (d) => output.push(String(d)));
+  child.stderr!.on('data', (d) => output.push(String(d)));
+  const replica = { child, output, healthPort };
+  replicas.push(replica);
+  await waitReady(replica);
+  return replica;
+}
+
+async function waitReady(replica: Replica, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (replica.child.exitCode !== null) throw new Error(`exited ${replica.child.exitCode}: ${replica.output.join('')}`);
+    const ok = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not ready within ${ms} ms: ${replica.output.join('')}`);
+}
+
+function stop(replica: Replica): Promise<number | null> {
+  if (replica.child.exitCode !== null) return Promise.resolve(replica.child.exitCode);
+  return new Promise((resolve) => {
+    replica.child.once('exit', (code) => resolve(code));
+    replica.child.kill('SIGTERM');
+  });
+}
+
+const order = (orderId: string): Order => ({ orderId, customerId: 'c-1', lines: [{ sku: 'pen-7', quantity: 1 }], amount: 150, card: '4242424242424242' });
+
+afterEach(async () => {
+  const codes = await Promise.all(replicas.splice(0).map(stop));
+  expect(codes.every((c) => c === 0)).toBe(true); // SIGTERM shuts each service down cleanly
+});
+afterAll(() => stopAllBackends());
+
+describe('the saga services deployed as separate processes', () => {
+  it('run over WebSockets with peers found by URL, answer health probes, and stop on SIGTERM', async () => {
+    const ports = { orders: await freePort(), inventory: await freePort(), payments: await freePort() };
+    const urls = { ORDERS_URL: `ws://127.0.0.1:${ports.orders}`, INVENTORY_URL: `ws://127.0.0.1:${ports.inventory}`, PAYMENTS_URL: `ws://127.0.0.1:${ports.payments}` };
+    for (const service of ['inventory', 'payments', 'orders'] as const) {
+      await startReplica({ SERVICE: service, TRANSPORT: 'ws', PORT: String(ports[service]), ...urls });
+    }
+    const health = await fetch(`http://127.0.0.1:${replicas[0].healthPort}/healthz`);
+    expect(health.status).toBe(200);
+    const client = new WsClient({ url: urls.ORDERS_URL });
+    try {
+      const outcome = await firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order('ws-1'), variant: 'orchestrated' }).pipe(timeout(10_000)));
+      expect(outcome).toMatchObject({ status: 'confirmed' });
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  it('share one SQS queue between two payments replicas (competing consumers)', async () => {
+    const sqsBackend = await resolveBackend('sqs');
+    if (!sqsBackend.available) throw new Error(sqsBackend.reason);
+    const prefix = `deploy-${Date.now().toString(36)}`;
+    const sqs = { endpoint: sqsBackend.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const admin = new SQSClient(sqs);
+    const queues: Record<string, string> = {};
+    for (const s of ['orders', 'inventory', 'payments']) queues[s] = (await admin.send(new CreateQueueCommand({ QueueName: `${prefix}-${s}` }))).QueueUrl!;
+    admin.destroy();
+    const env = { TRANSPORT: 'sqs', SQS_ENDPOINT: sqsBackend.url, SAGA_PREFIX: prefix, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    await startReplica({ ...env, SERVICE: 'inventory' });
+    await startReplica({ ...env, SERVICE: 'payments', HOSTNAME: 'payments-a' });
+    await startReplica({ ...env, SERVICE: 'payments', HOSTNAME: 'payments-b' });
+    await startReplica({ ...env, SERVICE: 'orders' });
+
+    const client = new SqsClient({ sqs, queue: queues.orders });
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order(`${prefix}-${i}`), variant: 'orchestrated' }).pipe(timeout(30_000)))),
+      );
+      expect(outcomes.every((o) => o.status === 'confirmed')).toBe(true);
+      const byReplica = new Set(outcomes.map((o) => (o.status === 'confirmed' ? o.paymentId.split('_')[1] : '')));
+      expect(byReplica).toEqual(new Set(['payments-a', 'payments-b']));
+    } finally {
+      await client.close();
+    }
+  }, 90_000);
+});

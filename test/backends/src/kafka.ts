@@ -1,0 +1,280 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { javaCommand, startManaged, tailFile, which, type ManagedProcess } from './process.js';
+import { freePort, isPortOpen, waitForPort } from './services.js';
+import type { ResolvedBackend } from './types.js';
+
+// src/ and dist/ both sit one level below the package folder.
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
+export const KAFKA_POM = path.join(PACKAGE_DIR, 'kafka', 'pom.xml');
+
+/** The Kafka version pinned in kafka/pom.xml. */
+export function kafkaVersion(): string {
+  const match = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(KAFKA_POM, 'utf8'));
+  if (!match) throw new Error(`no <kafka.version> in ${KAFKA_POM}`);
+  return match[1].trim();
+}
+
+/** Where the broker's jars are cached: node_modules/.cache/nest-transports/kafka-<version>/ at the repo root. */
+export function kafkaJarsDir(version = kafkaVersion()): string {
+  return path.join(REPO_ROOT, 'node_modules', '.cache', 'nest-transports', `kafka-${version}`);
+}
+
+function jarsPresent(dir: string, version: string): boolean {
+  return existsSync(path.join(dir, `kafka_2.13-${version}.jar`));
+}
+
+function run(file: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`.trim();
+      if (err) reject(new Error(`${path.basename(file)} ${args.join(' ')} failed (${err.message.split('\n')[0]})\n${output.slice(-8000)}`));
+      else resolve(output);
+    });
+  });
+}
+
+export interface KafkaJars {
+  version: string;
+  dir: string;
+  bytes: number;
+  /** False when the jars were already cached. */
+  fetched: boolean;
+  ms: number;
+}
+
+/** Fetches the broker's jars from Maven Central once (`mvn dependency:copy-dependencies`); throws when that fails. */
+export async function fetchKafkaJars(): Promise<KafkaJars> {
+  const started = Date.now();
+  const version = kafkaVersion();
+  const dir = kafkaJarsDir(version);
+  let fetched = false;
+  if (!jarsPresent(dir, version)) {
+    const mvn = which('mvn');
+    if (!mvn) throw new Error(`cannot fetch the Kafka ${version} jars: no mvn on PATH`);
+    mkdirSync(path.dirname(dir), { recursive: true });
+    // Fetch into a staging folder and rename it: the cache folder exists only when complete.
+    const staging = mkdtempSync(`${dir}.partial-`);
+    try {
+      await run(mvn, ['-q', '-B', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`], 600_000);
+      if (!jarsPresent(staging, version)) throw new Error(`mvn did not copy kafka_2.13-${version}.jar into ${staging}`);
+      try {
+        renameSync(staging, dir);
+      } catch (err) {
+        if (!jarsPresent(dir, version)) throw err; // else a concurrent fetch won the race
+      }
+      fetched = true;
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  const bytes = readdirSync(dir).reduce((sum, file) => sum + statSync(path.join(dir, file)).size, 0);
+  return { version, dir, bytes, fetched, ms: Date.now() - started };
+}
+
+function serverProperties(dataDir: string, port: number, controllerPort: number): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=1',
+    'auto.create.topics.enable=true',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'group.initial.rebalance.delay.ms=0',
+    // Lets test consumers use short session timeouts (the default floor is 6 s).
+    'group.min.session.timeout.ms=1000',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    '',
+  ].join('\n');
+}
+
+const LOG4J = [
+  'log4j.rootLogger=INFO, stdout',
+  'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+  'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+  'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+  '',
+].join('\n');
+
+async function waitForMetadata(brokers: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const port = Number(brokers.split(':')[1]);
+  if (!(await waitForPort('127.0.0.1', port, timeoutMs, proc.exited))) {
+    throw new Error(proc.hasExited ? `the broker ended (${await proc.exited})` : `nothing listened on ${brokers} within ${timeoutMs} ms`);
+  }
+  const { Kafka, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({
+    clientId: 'nest-transports-backends',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 3000,
+    retry: { retries: 0 },
+  });
+  let lastError: Error | undefined;
+  while (Date.now() < deadline && !proc.hasExited) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      if ((await admin.describeCluster()).brokers.length > 0) return;
+    } catch (err) {
+      lastError = err;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  if (proc.hasExited) throw new Error(`the broker ended (${await proc.exited})`);
+  throw new Error(`no answer to a metadata request on ${brokers} within ${timeoutMs} ms (${lastError?.message ?? 'no error'})`);
+}
+
+export interface KafkaBroker {
+  version: string;
+  /** `127.0.0.1:PORT`, for KAFKA_BROKERS / the `brokers` option. */
+  brokers: string;
+  logFile: string;
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a single-node KRaft broker (broker + controller) from the cached Maven Central jars on free
+ * 127.0.0.1 ports, in a fresh temp folder that stop() (or this process exiting) removes.
+ */
+export async function startKafkaBroker(options: { timeoutMs?: number } = {}): Promise<KafkaBroker> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
+  const java = javaCommand();
+  if (!java) throw new Error('no java on PATH');
+  const jars = await fetchKafkaJars();
+  const started = Date.now();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nest-transports-kafka-'));
+  const logFile = path.join(dir, 'broker.log');
+  let prepared: { brokers: string; jvm: string[]; propsFile: string };
+  try {
+    prepared = await formatLogDir(java, jars.dir, dir);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`preparing the KRaft log folder failed: ${err.message}`);
+  }
+  const { brokers, jvm, propsFile } = prepared;
+  const proc = startManaged(java, ['-Xmx512m', '-Xms128m', ...jvm, 'kafka.Kafka', propsFile], { logFile, ownedDir: dir });
+  try {
+    await waitForMetadata(brokers, proc, timeoutMs);
+  } catch (err) {
+    const log = tailFile(logFile);
+    await proc.stop(2000);
+    throw new Error(`Apache Kafka ${jars.version} did not come up: ${err.message}\n--- broker log ---\n${log}`);
+  }
+  return { version: jars.version, brokers, logFile, startMs: Date.now() - started, stop: () => proc.stop() };
+}
+
+/** A Kafka UUID: 16 random bytes in URL-safe base64 without padding, never starting with "-" (an option to StorageTool). */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/** Writes the broker's config into `dir` for two free ports and formats its single-node KRaft log folder. */
+async function formatLogDir(java: string, jarsDir: string, dir: string) {
+  const port = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
+  const propsFile = path.join(dir, 'server.properties');
+  const log4jFile = path.join(dir, 'log4j.properties');
+  writeFileSync(propsFile, serverProperties(path.join(dir, 'data'), port, controllerPort));
+  writeFileSync(log4jFile, LOG4J);
+  const jvm = ['-XX:+UseSerialGC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4jFile}`, '-cp', path.join(jarsDir, '*')];
+  await run(java, ['-Xmx256m', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile], 60_000);
+  return { brokers: `127.0.0.1:${port}`, jvm, propsFile };
+}
+
+/**
+ * Creates topics ahead of use. Needed on KRaft brokers: a metadata request for a missing topic gets
+ * UNKNOWN_TOPIC_OR_PARTITION while auto-creation runs, which KafkaJS 2.2 does not retry (it retries
+ * only ZooKeeper's LEADER_NOT_AVAILABLE), so a consumer subscribing to a new topic fails.
+ */
+export async function createKafkaTopics(brokers: string, topics: string[], numPartitions = 1): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ clientId: 'nest-transports-backends', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A Docker engine's unix socket that accepts connections, if any. Only local sockets are probed. */
+async function dockerSocket(): Promise<string | undefined> {
+  const host = process.env.DOCKER_HOST;
+  const socket = host?.startsWith('unix://') ? host.slice('unix://'.length) : host ? undefined : '/var/run/docker.sock';
+  if (!socket || !existsSync(socket)) return undefined;
+  return new Promise((resolve) => {
+    const conn = net.connect({ path: socket });
+    const done = (ok: boolean) => {
+      conn.destroy();
+      resolve(ok ? socket : undefined);
+    };
+    conn.setTimeout(500, () => done(false));
+    conn.once('connect', () => done(true));
+    conn.once('error', () => done(false));
+  });
+}
+
+/** True when this machine can start the broker itself (so CI must not skip Kafka). */
+export function canStartKafka(): boolean {
+  return Boolean(javaCommand() && (which('mvn') || jarsPresent(kafkaJarsDir(), kafkaVersion())));
+}
+
+/** KAFKA_BROKERS → a broker on 127.0.0.1:9092 → the Maven Central broker (java + mvn) → Docker → unavailable. */
+export async function resolveKafka(): Promise<ResolvedBackend> {
+  const fromEnv = process.env.KAFKA_BROKERS;
+  if (fromEnv) {
+    return { available: true, name: 'kafka', url: fromEnv, via: 'env', description: `Kafka at KAFKA_BROKERS=${fromEnv}`, env: { KAFKA_BROKERS: fromEnv } };
+  }
+  if (await isPortOpen('127.0.0.1', 9092)) {
+    const url = '127.0.0.1:9092';
+    return { available: true, name: 'kafka', url, via: 'local', description: `Kafka on ${url}`, env: { KAFKA_BROKERS: url } };
+  }
+  const tried = ['KAFKA_BROKERS is not set', 'nothing listens on 127.0.0.1:9092'];
+  if (canStartKafka()) {
+    try {
+      const broker = await startKafkaBroker();
+      return {
+        available: true,
+        name: 'kafka',
+        url: broker.brokers,
+        via: 'emulator',
+        description: `Apache Kafka ${broker.version} (Maven Central jars, KRaft) on ${broker.brokers}, started in ${broker.startMs} ms`,
+        env: { KAFKA_BROKERS: broker.brokers },
+        stop: broker.stop,
+      };
+    } catch (err) {
+      tried.push(`starting Apache Kafka from Maven Central's jars failed: ${err.message}`);
+    }
+  } else {
+    tried.push(javaCommand() ? 'no mvn on PATH to fetch the broker jars' : 'no java on PATH');
+  }
+  const docker = await dockerSocket();
+  tried.push(docker ? `a Docker engine answers on ${docker}, but testcontainers is not installed` : 'no Docker engine');
+  return { available: false, name: 'kafka', reason: tried.join('; ') };
+}

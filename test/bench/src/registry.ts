@@ -1,0 +1,36 @@
+import type { TargetSpec } from './types.js';
+
+/**
+ * Every row the harness knows, in the order it runs them. Modules load lazily, in the child
+ * processes only, so that a process holds only its own target's libraries (fair RSS).
+ */
+export const TARGETS: TargetSpec[] = [
+  { name: 'raw-ws', kind: 'baseline', load: async () => (await import('./targets/raw-ws.js')).target },
+  { name: 'nest-tcp', kind: 'baseline', load: async () => (await import('./targets/nest-tcp.js')).target },
+  { name: 'ws', kind: 'transport', baseline: 'nest-tcp', load: async () => (await import('./targets/ws.js')).wsTarget('json') },
+  { name: 'ws-msgpack', kind: 'transport', baseline: 'nest-tcp', load: async () => (await import('./targets/ws.js')).wsTarget('msgpack') },
+  { name: 'redis', kind: 'transport', backend: 'redis', baseline: 'nest-tcp', load: async () => (await import('./targets/builtins.js')).redis },
+  { name: 'nats', kind: 'transport', backend: 'nats', baseline: 'nest-tcp', load: async () => (await import('./targets/builtins.js')).nats },
+  { name: 'mqtt', kind: 'transport', backend: 'mqtt', baseline: 'nest-tcp', load: async () => (await import('./targets/builtins.js')).mqtt },
+  { name: 'rmq', kind: 'transport', backend: 'amqp', baseline: 'nest-tcp', load: async () => (await import('./targets/builtins.js')).rmq },
+  { name: 'kafka', kind: 'transport', backend: 'kafka', baseline: 'nest-tcp', scale: 0.25, load: async () => (await import('./targets/builtins.js')).kafka },
+  { name: 'raw-sqs', kind: 'baseline', backend: 'sqs', scale: 0.5, load: async () => (await import('./targets/raw-sqs.js')).rawSqsTarget(true) },
+  {
+    name: 'raw-sqs-unbatched',
+    kind: 'baseline',
+    backend: 'sqs',
+    scale: 0.25,
+    workloads: ['events'],
+    note: 'one SendMessage per event (yardstick of auto-batching)',
+    load: async () => (await import('./targets/raw-sqs.js')).rawSqsTarget(false),
+  },
+  { name: 'sqs', kind: 'transport', backend: 'sqs', baseline: 'raw-sqs', scale: 0.5, load: async () => (await import('./targets/sqs.js')).target },
+  { name: 'raw-pubsub', kind: 'baseline', backend: 'pubsub', scale: 0.25, load: async () => (await import('./targets/raw-pubsub.js')).target },
+  { name: 'pubsub', kind: 'transport', backend: 'pubsub', baseline: 'raw-pubsub', scale: 0.25, load: async () => (await import('./targets/pubsub.js')).target },
+];
+
+export function findTarget(name: string): TargetSpec {
+  const spec = TARGETS.find((t) => t.name === name);
+  if (!spec) throw new Error(`unknown bench target "${name}" (known: ${TARGETS.map((t) => t.name).join(', ')})`);
+  return spec;
+}

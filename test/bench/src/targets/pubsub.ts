@@ -1,0 +1,22 @@
+import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
+import { nestBenchClient } from '../nest-client.js';
+import { startNestServer } from '../nest-app.js';
+import type { TargetModule } from '../types.js';
+
+export const PROJECT_ID = 'nest-transports-bench';
+
+/** Our Pub/Sub transport with its defaults against the emulator (PUBSUB_EMULATOR_HOST). */
+export const target: TargetModule = {
+  async startServer(env) {
+    const strategy = new PubSubServer({
+      clientConfig: { projectId: PROJECT_ID },
+      autoCreate: true,
+      topic: `${env.ns}-requests`,
+      subscription: `${env.ns}-sub`,
+    });
+    const app = await startNestServer({ strategy }, env.onEvent);
+    return { close: () => app.close() };
+  },
+  startClient: (env) =>
+    nestBenchClient(new PubSubClient({ clientConfig: { projectId: PROJECT_ID }, topic: `${env.ns}-requests`, replyTopicPrefix: `${env.ns}-r` })),
+};

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { ClientNats, NatsContext, NatsRecordBuilder, NatsRequestJSONDeserializer, NatsResponseJSONDeserializer, Transport } from '@nestjs/microservices';
+import { NatsRecordSerializer } from '@nestjs/microservices/serializers/nats-record.serializer.js';
+import { resolveBackend } from '../backend.js';
+import { defineTransport, type RunEnv } from '../descriptor.js';
+
+const servers = (env: RunEnv) => [env.url ?? 'nats://127.0.0.1:4222'];
+
+export const nats = defineTransport({
+  name: 'nats',
+  kind: 'builtin',
+  backend: 'NATS core (queue group per run)',
+  capabilities: ['requestResponse', 'events', 'streaming', 'objectPatterns', 'metadata', 'orderedEvents', 'reconnect', 'competingConsumers'],
+  differences: {
+    'ev.competing-consumers': 'with the `queue` option (used here) servers share messages; without it every server gets every event (pub/sub)',
+    'life.client-first': 'core NATS keeps nothing: a request sent before the server subscribes is dropped; only the client\'s own timeout ends it',
+    'ctx.metadata': 'metadata travels as NATS headers (NatsRecordBuilder.setHeaders, NatsContext.getHeaders()), not as Nest packet metadata',
+  },
+  resolve: () => resolveBackend('nats'),
+  server: (env, codecs) => ({ transport: Transport.NATS, options: { servers: servers(env), queue: `${env.ns}-workers`, ...codecs } }),
+  client: (env, codecs) => new ClientNats({ servers: servers(env), ...codecs }),
+  unreachableClient: env => new ClientNats({ servers: [`nats://127.0.0.1:${env.sparePort}`], reconnect: false }),
+  clientFirst: 'errors',
+  statusAfterClose: { client: null, server: null },
+  noHandler: { behaviour: 'error', message: /no subscribers listening/ },
+  payload: { large: 512 * 1024 },
+  checkContext(ctx, pattern) {
+    assert.ok(ctx instanceof NatsContext, 'NatsContext');
+    assert.equal(ctx.getSubject(), pattern);
+  },
+  metadata: {
+    send(_client, data, headers) {
+      const h = natsHeaders();
+      for (const [k, v] of Object.entries(headers)) h.set(k, v);
+      return new NatsRecordBuilder(data).setHeaders(h).build();
+    },
+    read(ctx) {
+      const h = (ctx as NatsContext).getHeaders();
+      return h ? Object.fromEntries(h.keys().map((k: string) => [k, h.get(k)])) : undefined;
+    },
+  },
+  codecs: {
+    clientSerializer: () => new NatsRecordSerializer(),
+    clientDeserializer: () => new NatsResponseJSONDeserializer(),
+    serverSerializer: () => new NatsRecordSerializer(),
+    serverDeserializer: () => new NatsRequestJSONDeserializer(),
+  },
+});

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import type { Observable } from 'rxjs';
+import { timeout } from 'rxjs';
+import type { Scenario } from '../scenario.js';
+import { errorOf, onMessage, request, type Rig } from '../rig.js';
+import { TimeoutError, delay, errorText, until, withTimeout } from '../util.js';
+
+const sum = (nums: number[]) => nums.reduce((a, b) => a + b, 0);
+
+function record(status: Observable<string>): string[] {
+  const seen: string[] = [];
+  status.subscribe(s => seen.push(s));
+  return seen;
+}
+
+/** After close: the documented last status, or (null) no status at all after the connected one. */
+async function expectLast(rig: Rig, seen: string[], expected: string | null | undefined, who: string): Promise<void> {
+  if (expected === null) {
+    const before = seen.length;
+    await rig.settle();
+    assert.deepEqual(seen.slice(before), [], `${who} emits no status on close, as documented (saw ${seen})`);
+    return;
+  }
+  const want = expected ?? 'disconnected';
+  await until(() => seen.at(-1) === want, 2_000, () => `${who} status ${want} after close (saw ${seen})`);
+}
+
+/** Retries a request until it succeeds (a user's retry loop), bounded overall. */
+async function eventually<T>(attempt: () => Promise<T>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await attempt();
+    } catch (err) {
+      last = err;
+      await delay(100);
+    }
+  }
+  throw new TimeoutError(`${what} did not succeed within ${ms} ms; last error: ${errorText(last)}`);
+}
+
+export const lifecycle: Scenario[] = [
+  {
+    id: 'life.status',
+    title: 'status goes connected → disconnected on close (server and client)',
+    needs: ['requestResponse'],
+    async run(rig) {
+      const app = await rig.createServer([onMessage(rig.p('sum'), sum)]);
+      const serverSeen = record(app.status);
+      await rig.listen(app);
+      const client = rig.client();
+      const clientSeen = record(client.status);
+      await request(client, rig.p('sum'), [1]);
+      await until(() => serverSeen.includes('connected'), 2_000, () => `server status connected (saw ${serverSeen})`);
+      await until(() => clientSeen.includes('connected'), 2_000, () => `client status connected (saw ${clientSeen})`);
+      const expected = rig.transport.statusAfterClose ?? {};
+      await rig.closeClient(client);
+      await expectLast(rig, clientSeen, expected.client, 'client');
+      await rig.closeServer(app);
+      await expectLast(rig, serverSeen, expected.server, 'server');
+    },
+  },
+  {
+    id: 'life.client-first',
+    title: 'the client sends before the server listens (queued, or a clear error, as documented)',
+    needs: ['requestResponse'],
+    notApplicable: t => (t.clientFirst ? undefined : 'the descriptor does not say what the client does before the server listens'),
+    timeoutMs: 30_000,
+    async run(rig) {
+      const behaviour = rig.transport.clientFirst!;
+      const client = rig.client();
+      const app = await rig.createServer([onMessage(rig.p('sum'), sum)]);
+      if (behaviour === 'queues') {
+        const early = request(client, rig.p('sum'), [2, 3], 15_000);
+        await delay(200); // let the request reach the broker before anyone consumes
+        await rig.listen(app);
+        assert.equal(await early, 5, 'queued request answered once the server is up');
+        return;
+      }
+      const err = await errorOf(client.send(rig.p('sum'), [2, 3]).pipe(timeout(behaviour === 'drops' ? 1_000 : 5_000)), 10_000, 'early request');
+      if (behaviour === 'drops') assert.equal(err?.name, 'TimeoutError', `dropped, so only the client's timeout ends it (got ${errorText(err)})`);
+      else assert.notEqual(err?.name, 'TimeoutError', 'fails fast with an error, not by timing out');
+      await rig.listen(app);
+      assert.equal(await eventually(() => request(client, rig.p('sum'), [2, 3], 1_000), 10_000, 'request after listen'), 5);
+    },
+  },
+  {
+    id: 'life.reconnect',
+    title: 'close the client, then send again',
+    needs: ['requestResponse', 'reconnect'],
+    async run(rig) {
+      await rig.server([onMessage(rig.p('sum'), sum)]);
+      const client = rig.client();
+      assert.equal(await request(client, rig.p('sum'), [1, 2]), 3);
+      await withTimeout(Promise.resolve(client.close()), 5_000, 'client close');
+      assert.equal(await request(client, rig.p('sum'), [3, 4]), 7, 'the closed client connects again');
+    },
+  },
+  {
+    id: 'life.server-restart',
+    title: 'the server restarts; the same client recovers',
+    needs: ['requestResponse', 'reconnect'],
+    timeoutMs: 30_000,
+    async run(rig) {
+      const first = await rig.server([onMessage(rig.p('sum'), sum)]);
+      const client = rig.client();
+      assert.equal(await request(client, rig.p('sum'), [1, 1]), 2);
+      await rig.closeServer(first);
+      await rig.server([onMessage(rig.p('sum'), (n: number[]) => sum(n) * 10)]);
+      assert.equal(await eventually(() => request(client, rig.p('sum'), [1, 1], 1_000), 15_000, 'request after restart'), 20);
+    },
+  },
+  {
+    id: 'life.graceful-close',
+    title: 'closing the server lets in-flight handlers finish and their replies arrive',
+    needs: ['requestResponse', 'gracefulClose'],
+    async run(rig) {
+      let started = 0;
+      const app = await rig.server([
+        onMessage(rig.p('slow'), async (n: number) => {
+          started++;
+          await delay(300);
+          return n;
+        }),
+      ]);
+      const client = rig.client();
+      const replies = [1, 2, 3, 4, 5].map(n => request(client, rig.p('slow'), n, 10_000));
+      await until(() => started === 5, 5_000, 'all handlers started');
+      const closing = rig.closeServer(app);
+      assert.deepEqual(await Promise.all(replies), [1, 2, 3, 4, 5]);
+      await closing;
+    },
+  },
+  {
+    id: 'life.unreachable',
+    title: 'a client pointed at a backend that does not answer fails clearly within a bound',
+    needs: ['requestResponse'],
+    notApplicable: t => (t.unreachableClient ? undefined : 'the descriptor gives no unreachableClient'),
+    timeoutMs: 30_000,
+    async run(rig) {
+      const client = rig.track(rig.transport.unreachableClient!(rig.env));
+      const err = await errorOf(client.send(rig.p('sum'), [1]), 15_000, 'request to an unreachable backend');
+      assert.ok(errorText(err).length > 0, 'the error says something');
+    },
+  },
+  {
+    id: 'life.slow-reader',
+    title: "a peer that never reads its replies cannot grow the server's memory without bound",
+    needs: ['requestResponse', 'backpressure'],
+    notApplicable: t => (t.slowReader ? undefined : 'the descriptor gives no slowReader probe'),
+    timeoutMs: 30_000,
+    async run(rig) {
+      const replyBytes = 64 * 1024;
+      const reply = 'r'.repeat(replyBytes);
+      await rig.server([onMessage(rig.p('big'), () => reply)]);
+      const probe = await rig.transport.slowReader!(rig.env, rig.p('big'));
+      try {
+        await probe.flood(2_000, replyBytes);
+        await delay(500);
+        const buffered = probe.serverBufferedBytes();
+        // 2000 unread 64 KiB replies would be 128 MiB; a bounded server keeps a small fraction.
+        assert.ok(buffered < 32 * 1024 * 1024, `server buffers ${buffered} bytes for a peer that never reads`);
+      } finally {
+        await probe.close();
+      }
+    },
+  },
+];

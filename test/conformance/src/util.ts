@@ -1,0 +1,69 @@
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/** Bounds a wait: rejects with `what` after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const delay = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+/** Resolves once `predicate()` holds (polled every 5 ms), bounded by `ms`; `what` may be computed at the timeout. */
+export async function until(predicate: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
+  const done = deferred();
+  const timer = setInterval(() => predicate() && done.resolve(), 5);
+  try {
+    if (!predicate()) await withTimeout(done.promise, ms, 'condition').catch(err => {
+      throw new TimeoutError(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
+    });
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function uniqueNamespace(transport: string, scenario: string): string {
+  return `ct-${transport}-${scenario.replace(/[^a-z0-9]+/gi, '-')}-${randomBytes(3).toString('hex')}`;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}

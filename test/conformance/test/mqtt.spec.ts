@@ -1,0 +1,4 @@
+import { describeConformance } from '../src/jest.js';
+import { mqtt } from '../src/descriptors/mqtt.js';
+
+await describeConformance(mqtt);

@@ -1,0 +1,4 @@
+import { describeConformance } from '../src/jest.js';
+import { nats } from '../src/descriptors/nats.js';
+
+await describeConformance(nats);

@@ -1,0 +1,94 @@
+import type { CreateSubscriptionOptions, PubSub } from '@google-cloud/pubsub';
+import { BackendUnreachableError } from '@nest-transports/shared';
+import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
+
+/** Where a PubSub client sends its calls, for error messages. */
+export function endpointOf(pubsub: PubSub): string {
+  const { servicePath, port } = pubsub.options as { servicePath?: string; port?: number | string };
+  return servicePath ? `${servicePath}${port ? `:${port}` : ''}` : 'pubsub.googleapis.com';
+}
+
+/**
+ * Start-up checks and creation of topics and subscriptions, each bounded by `timeoutMs` so
+ * that an endpoint that does not answer fails `listen()`/`connect()` instead of hanging.
+ */
+export class PubSubAdmin {
+  constructor(
+    private readonly pubsub: PubSub,
+    private readonly transport: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Makes sure the topic exists (creating it when allowed); returns its full name. */
+  async ensureTopic(name: string, create: boolean): Promise<string> {
+    const topic = this.pubsub.topic(name);
+    if (await this.exists(() => topic.getMetadata(this.gax()))) return topic.name;
+    if (!create) throw new PubSubResourceMissingError(this.transport, 'topic', topic.name);
+    await this.createIgnoringRace(() => topic.create(this.gax()));
+    return topic.name;
+  }
+
+  /** Makes sure the subscription exists (creating it and its topic when allowed). */
+  async ensureSubscription(name: string, topic: string | undefined, create: boolean, settings?: CreateSubscriptionOptions): Promise<string> {
+    const subscription = this.pubsub.subscription(name);
+    if (await this.exists(() => subscription.getMetadata(this.gax()))) return subscription.name;
+    if (!create) throw new PubSubResourceMissingError(this.transport, 'subscription', subscription.name);
+    if (!topic) {
+      throw new PubSubResourceMissingError(this.transport, 'subscription', `${subscription.name}" (give its "topic" so that autoCreate can create it)`);
+    }
+    await this.ensureTopic(topic, true);
+    await this.createIgnoringRace(() => this.pubsub.createSubscription(topic, name, { ...settings, gaxOpts: this.gax() }));
+    return subscription.name;
+  }
+
+  /** Deletes a topic or subscription; a missing one is fine. */
+  async deleteQuietly(kind: 'topic' | 'subscription', name: string): Promise<void> {
+    const resource = kind === 'topic' ? this.pubsub.topic(name) : this.pubsub.subscription(name);
+    try {
+      await this.bounded(() => resource.delete(this.gax()));
+    } catch (err) {
+      if (grpcCode(err) !== GrpcStatus.NOT_FOUND) throw err;
+    }
+  }
+
+  private gax() {
+    return { timeout: this.timeoutMs, maxRetries: 1 };
+  }
+
+  private async exists(call: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.bounded(call);
+      return true;
+    } catch (err) {
+      if (grpcCode(err) === GrpcStatus.NOT_FOUND) return false;
+      throw err;
+    }
+  }
+
+  private async createIgnoringRace(call: () => Promise<unknown>): Promise<void> {
+    try {
+      await this.bounded(call);
+    } catch (err) {
+      if (grpcCode(err) !== GrpcStatus.ALREADY_EXISTS) throw err; // another replica created it first
+    }
+  }
+
+  private async bounded<T>(call: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Error(`no answer within ${this.timeoutMs} ms`);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timedOut), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([call(), deadline]);
+    } catch (err) {
+      const code = grpcCode(err);
+      if (err === timedOut || code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED) {
+        throw new BackendUnreachableError(this.transport, `Pub/Sub at ${endpointOf(this.pubsub)}`, err);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,226 @@
+import { type Message, PubSub, type Subscription, type Topic } from '@google-cloud/pubsub';
+import type { EventEmitter } from 'node:events';
+import type { ReadPacket, WritePacket } from '@nestjs/microservices';
+import { BrokeredClient, type Codec, ConnectionClosedError, describeError, ReplySequencer, resolveCodec, TransportStatus, uniqueName } from '@nest-transports/shared';
+import { PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, PubSubAttributes } from './constants.js';
+import { PubSubAdmin } from './admin.js';
+import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
+import { PUBSUB_DEFAULTS, type PubSubClientOptions, validateClientOptions } from './options.js';
+import { type PubSubRecordOptions, unwrapRecord } from './record.js';
+
+/** Events of the reply subscription, for `client.on()`. */
+export type PubSubClientEvents = {
+  error: (err: Error) => void;
+  close: () => void;
+};
+
+const RECORD = Symbol('pubsub-record-options');
+type OutgoingPacket = ReadPacket & { [RECORD]?: PubSubRecordOptions };
+
+// Reply subscriptions of crashed clients disappear by themselves after a day unused.
+const REPLY_SUBSCRIPTION_SETTINGS = {
+  ackDeadlineSeconds: 10,
+  expirationPolicy: { ttl: { seconds: 24 * 3600 } },
+  messageRetentionDuration: { seconds: 600 },
+};
+
+/**
+ * Nest `ClientProxy` over Google Cloud Pub/Sub. Events and requests are published to the
+ * configured topic(s) with the pattern and correlation id in attributes; each client
+ * instance owns a reply topic and subscription, created on `connect()` and deleted on
+ * `close()`, so client replicas never take each other's replies.
+ */
+export class PubSubClient extends BrokeredClient {
+  private readonly codec: Codec;
+  private readonly topics = new Map<string, Topic>();
+  private readonly sequencer = new ReplySequencer<unknown>();
+  private readonly listeners: Array<[keyof PubSubClientEvents, (...args: any[]) => void]> = [];
+  private pubsub?: PubSub;
+  private ownsClient = false;
+  private connection?: Promise<void>;
+  private reply?: { topic: string; subscriptionName: string; subscription: Subscription };
+
+  constructor(private readonly options: PubSubClientOptions) {
+    super({
+      transport: 'PubSubClient',
+      requestTimeout: validated(options).requestTimeout ?? PUBSUB_DEFAULTS.requestTimeout,
+      maxMessageBytes: options.maxMessageBytes ?? PUBSUB_DEFAULTS.maxMessageBytes,
+    });
+    this.codec = resolveCodec('PubSubClient', options.codec);
+    this.initializeSerializer(options as never);
+    this.initializeDeserializer(options as never);
+  }
+
+  /** Checks the topic and creates this client's reply topic and subscription; called by `send`/`emit` too. */
+  connect(): Promise<void> {
+    this.connection ??= this.open().catch(async (err) => {
+      this.connection = undefined;
+      await this.teardown();
+      throw err;
+    });
+    return this.connection;
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.catch(() => undefined);
+    this.failPending('the client closed before the reply arrived');
+    await this.teardown();
+    this._status$.next(TransportStatus.DISCONNECTED);
+  }
+
+  /** The `PubSub` client. */
+  unwrap<T = PubSub>(): T {
+    if (!this.pubsub) throw new Error('Not initialized. Please call the "connect" method first.');
+    return this.pubsub as T;
+  }
+
+  /** Listens to the reply subscription's `error` and `close` events. */
+  override on<K extends keyof PubSubClientEvents>(event: K, callback: PubSubClientEvents[K]): void {
+    this.listeners.push([event, callback as (...args: any[]) => void]);
+    if (this.reply) emitter(this.reply.subscription).on(event, callback as (...args: any[]) => void);
+  }
+
+  /** Full name of this client's reply topic (after `connect()`). */
+  get replyTopic(): string | undefined {
+    return this.reply?.topic;
+  }
+
+  protected override publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    return super.publish(withRecord(partial), callback);
+  }
+
+  protected override dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
+    return super.dispatchEvent(withRecord(partial));
+  }
+
+  protected encode(serialized: unknown): Buffer {
+    const encoded = this.codec.encode(serialized);
+    return typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
+  }
+
+  protected async publishRequest(packet: OutgoingPacket & { id: string }, body: Buffer): Promise<void> {
+    if (!this.reply) {
+      if (this.options.requestResponse === false) {
+        throw new Error('PubSubClient: send() needs a reply topic; this client was created with requestResponse: false (use emit(), or remove that option).');
+      }
+      throw new ConnectionClosedError('PubSubClient', 'the client closed before the request was sent');
+    }
+    await this.publishPacket(packet, body, { [PubSubAttributes.ID]: packet.id, [PubSubAttributes.REPLY_TO]: this.reply.topic });
+  }
+
+  protected async publishEvent(packet: OutgoingPacket, body: Buffer): Promise<void> {
+    await this.publishPacket(packet, body, {});
+  }
+
+  private async publishPacket(packet: OutgoingPacket, data: Buffer, nestAttributes: Record<string, string>): Promise<void> {
+    const route = String(packet.pattern);
+    const record = packet[RECORD];
+    const attributes: Record<string, string> = { ...record?.attributes, ...nestAttributes };
+    if (Buffer.byteLength(route) <= PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES) attributes[PubSubAttributes.PATTERN] = route;
+    const orderingKey = record?.orderingKey ?? this.defaultOrderingKey(route);
+    const topic = this.topic(typeof this.options.topic === 'function' ? this.options.topic(route) : this.options.topic);
+    try {
+      await topic.publishMessage({ data, attributes, orderingKey });
+    } catch (err) {
+      if (orderingKey) topic.resumePublishing(orderingKey); // a failed publish pauses its key
+      if (grpcCode(err) === GrpcStatus.NOT_FOUND) throw new PubSubResourceMissingError('PubSubClient', 'topic', topic.name);
+      throw err;
+    }
+  }
+
+  private defaultOrderingKey(route: string): string | undefined {
+    const option = this.options.orderingKey;
+    return typeof option === 'function' ? option(route) : option;
+  }
+
+  private topic(name: string): Topic {
+    let topic = this.topics.get(name);
+    if (!topic) {
+      topic = this.pubsub!.topic(name, { ...this.options.publishOptions, messageOrdering: true });
+      this.topics.set(name, topic);
+    }
+    return topic;
+  }
+
+  private admin(): PubSubAdmin {
+    return new PubSubAdmin(this.pubsub!, 'PubSubClient', this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout);
+  }
+
+  private async open(): Promise<void> {
+    this.ownsClient = !this.options.client;
+    this.pubsub = this.options.client ?? new PubSub(this.options.clientConfig);
+    const admin = this.admin();
+    if (typeof this.options.topic === 'string') {
+      await admin.ensureTopic(this.options.topic, this.options.autoCreate ?? PUBSUB_DEFAULTS.autoCreate);
+    }
+    if (this.options.requestResponse ?? PUBSUB_DEFAULTS.requestResponse) {
+      const name = uniqueName(this.options.replyTopicPrefix ?? PUBSUB_DEFAULTS.replyTopicPrefix);
+      const topic = await admin.ensureTopic(name, true);
+      await admin.ensureSubscription(name, topic, true, REPLY_SUBSCRIPTION_SETTINGS);
+      const subscription = this.pubsub.subscription(name, { flowControl: { maxMessages: 1000 } });
+      this.reply = { topic, subscriptionName: name, subscription };
+      subscription.on('error', (err: Error) => this.logger.error(`PubSubClient reply subscription failed: ${describeError(err).message}`));
+      subscription.on('close', () => this.onReplyClosed(subscription));
+      for (const [event, callback] of this.listeners) emitter(subscription).on(event, callback);
+      subscription.on('message', (message: Message) => void this.onReply(message));
+    }
+    this._status$.next(TransportStatus.CONNECTED);
+  }
+
+  private async onReply(message: Message): Promise<void> {
+    message.ack(); // a reply is for this client alone; a lost one ends in the request's timeout
+    try {
+      const decoded = this.codec.decode(message.data) as { isDisposed?: unknown; err?: unknown };
+      const id = message.attributes?.[PubSubAttributes.ID];
+      const seq = Number(message.attributes?.[PubSubAttributes.SEQ]);
+      if (!id || !Number.isInteger(seq)) return await this.handleReply(decoded);
+      if (!this.pending.has(id)) return void this.pending.deliver(id, {}); // counted as dropped
+      const final = Boolean(decoded?.isDisposed) || (decoded?.err !== undefined && decoded?.err !== null);
+      for (const reply of this.sequencer.accept(id, seq, decoded, final)) await this.handleReply(reply);
+      if (this.sequencer.waiting > 64) this.sequencer.retain((key) => this.pending.has(key));
+    } catch (err) {
+      this.logger.warn(`PubSubClient dropped a reply it could not read: ${describeError(err).message}`);
+    }
+  }
+
+  /** The reply subscription died (not through `close()`): fail the waiting callers, reconnect on next use. */
+  private onReplyClosed(subscription: Subscription): void {
+    if (this.reply?.subscription !== subscription || !this.connection) return;
+    this.connection = undefined;
+    this.failPending('the reply subscription closed');
+    this._status$.next(TransportStatus.DISCONNECTED);
+    void this.teardown();
+  }
+
+  private async teardown(): Promise<void> {
+    const reply = this.reply;
+    const pubsub = this.pubsub;
+    this.reply = undefined;
+    if (reply) {
+      reply.subscription.removeAllListeners('message');
+      await reply.subscription.close().catch(() => undefined);
+      reply.subscription.removeAllListeners();
+      const admin = this.admin();
+      await admin.deleteQuietly('subscription', reply.subscriptionName).catch((err) => this.logger.warn(`Could not delete reply subscription: ${describeError(err).message}`));
+      await admin.deleteQuietly('topic', reply.topic).catch((err) => this.logger.warn(`Could not delete reply topic: ${describeError(err).message}`));
+    }
+    await Promise.allSettled([...this.topics.values()].map((topic) => topic.flush()));
+    this.topics.clear();
+    if (this.ownsClient) await pubsub?.close().catch(() => undefined);
+    if (this.pubsub === pubsub) this.pubsub = undefined;
+  }
+}
+
+const emitter = (subscription: Subscription) => subscription as unknown as EventEmitter;
+
+function validated(options: PubSubClientOptions): PubSubClientOptions {
+  validateClientOptions(options);
+  return options;
+}
+
+function withRecord(partial: ReadPacket): OutgoingPacket {
+  const { data, options } = unwrapRecord(partial.data);
+  return options ? { ...partial, data, [RECORD]: options } : partial;
+}

@@ -1,0 +1,18 @@
+export { PubSubServer, type PubSubServerEvents } from './server.js';
+export { PubSubClient, type PubSubClientEvents } from './client.js';
+export { PubSubContext, type PubSubInboundMessage, type PubSubAckControl } from './context.js';
+export { PubSubRecord, PubSubRecordBuilder, type PubSubRecordOptions } from './record.js';
+export {
+  PUBSUB_DEFAULTS,
+  validateServerOptions,
+  validateClientOptions,
+  type PubSubCommonOptions,
+  type PubSubServerOptions,
+  type PubSubClientOptions,
+  type PubSubSubscriptionSpec,
+  type PubSubFlowControl,
+} from './options.js';
+export { PubSubProcessing, type PubSubOutcome, type PubSubSource } from './processing.js';
+export { parsePushRequest, type PubSubPushRequest, type PubSubPushResult } from './push.js';
+export { PubSubResourceMissingError } from './errors.js';
+export { PubSubAttributes, PUBSUB_MAX_MESSAGE_BYTES, PUBSUB_TRANSPORT } from './constants.js';

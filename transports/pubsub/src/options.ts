@@ -1,0 +1,203 @@
+import type { ClientConfig, CreateSubscriptionOptions, PublishOptions, PubSub, SubscriberOptions } from '@google-cloud/pubsub';
+import type { Deserializer, Serializer } from '@nestjs/microservices';
+import { type CodecOption, validateOptions } from '@nest-transports/shared';
+import { PUBSUB_MAX_MESSAGE_BYTES } from './constants.js';
+
+/** Where the transport gets its Pub/Sub client, and what both ends share. */
+export interface PubSubCommonOptions {
+  /** An existing `PubSub` instance. The transport never closes it. */
+  client?: PubSub;
+  /**
+   * Options for a `PubSub` the transport creates (and closes): `projectId` (required, here or in
+   * GOOGLE_CLOUD_PROJECT), `apiEndpoint` + `emulatorMode` for an emulator, credentials…
+   * PUBSUB_EMULATOR_HOST is honoured as by the Google client.
+   */
+  clientConfig?: ClientConfig;
+  /**
+   * Create missing topics and subscriptions at `listen()`/`connect()`. Default `false`: in
+   * production, infrastructure is usually provisioned separately and the service account
+   * lacks `pubsub.topics.create`; a missing resource is then a clear start-up error.
+   */
+  autoCreate?: boolean;
+  /** Bound on the start-up calls (existence checks, creation), in ms. Default 10 000. */
+  connectTimeout?: number;
+  /** Byte layer under the serializer: "json" (default), "msgpack" or your own codec. */
+  codec?: CodecOption;
+  serializer?: Serializer;
+  deserializer?: Deserializer;
+}
+
+/** A subscription the server consumes. A plain string is `{ name }`. */
+export interface PubSubSubscriptionSpec {
+  /** Subscription name (short, or `projects/P/subscriptions/S`). */
+  name: string;
+  /** Topic it is attached to; only needed to create it (`autoCreate`). Default: the server's `topic`. */
+  topic?: string;
+  /** Pattern for messages that carry none (non-Nest publishers). Default: the server's `defaultPattern`, else this subscription's short name. */
+  defaultPattern?: string;
+  /** Settings used when `autoCreate` creates it: `deadLetterPolicy`, `enableMessageOrdering`, `enableExactlyOnceDelivery`, `filter`, `retryPolicy`, `ackDeadlineSeconds`… */
+  create?: CreateSubscriptionOptions;
+}
+
+export interface PubSubFlowControl {
+  /** Messages held (being handled) at once: the concurrency limit. Default 100. */
+  maxMessages?: number;
+  /** Bytes held at once. Default 100 MiB. */
+  maxBytes?: number;
+}
+
+export interface PubSubServerOptions extends PubSubCommonOptions {
+  /** The subscription to consume (or use `subscriptions` for several). */
+  subscription?: string | PubSubSubscriptionSpec;
+  /** Several subscriptions, consumed by one server. */
+  subscriptions?: Array<string | PubSubSubscriptionSpec>;
+  /** Default topic of the subscriptions, for `autoCreate`. */
+  topic?: string;
+  /** Pattern for messages without one (non-Nest publishers). Default: the subscription's short name. */
+  defaultPattern?: string;
+  /** Streaming-pull flow control. Defaults: 100 messages, 100 MiB. */
+  flowControl?: PubSubFlowControl;
+  /** Passed to the subscriber: `minAckDeadline`, `maxAckDeadline`, `maxExtensionTime` (lease extension for long handlers, default 60 min), `batching` of acks, `streamingOptions`. */
+  subscriberOptions?: Omit<SubscriberOptions, 'flowControl' | 'closeOptions'>;
+  /** Publisher options of the reply topics (`batching`…). */
+  replyPublishOptions?: PublishOptions;
+  /** What to do with a message that claims to be a Nest packet and cannot be decoded: "nack" (default: redelivered, then dead-lettered by the subscription's policy) or "ack" (logged and dropped). */
+  malformedMessages?: 'nack' | 'ack';
+  /** Handlers ack/nack through `PubSubContext` themselves. Default false: acked after success, nacked on failure. */
+  manualAck?: boolean;
+  /** How long `close()` waits for in-flight handlers, in ms. Default 30 000. */
+  closeTimeout?: number;
+}
+
+export interface PubSubClientOptions extends PubSubCommonOptions {
+  /** Topic for every pattern (one topic, the pattern in the `nest-pattern` attribute), or a function from the pattern's route to a topic (pattern → topic routing). */
+  topic: string | ((route: string) => string);
+  /** Create a reply topic and subscription for this client on `connect()` (deleted on `close()`). Default true; false for emit-only clients (no admin rights needed). */
+  requestResponse?: boolean;
+  /** Prefix of the per-client reply topic/subscription names. Default "nest-replies". */
+  replyTopicPrefix?: string;
+  /** Per-request timeout in ms; 0 (default) means none, as with Nest's built-ins (use rxjs `timeout()`). */
+  requestTimeout?: number;
+  /** Largest encoded message, checked before publishing. Default and maximum 10 000 000 (Pub/Sub's limit). */
+  maxMessageBytes?: number;
+  /** Publisher options of the request/event topics (`batching`…). Message ordering is always enabled. */
+  publishOptions?: PublishOptions;
+  /** Ordering key for every message without one in its `PubSubRecord`: a constant, or a function of the route. */
+  orderingKey?: string | ((route: string) => string | undefined);
+}
+
+export const PUBSUB_DEFAULTS = {
+  autoCreate: false,
+  connectTimeout: 10_000,
+  flowControl: { maxMessages: 100, maxBytes: 100 * 1024 * 1024 },
+  malformedMessages: 'nack',
+  manualAck: false,
+  closeTimeout: 30_000,
+  requestResponse: true,
+  replyTopicPrefix: 'nest-replies',
+  requestTimeout: 0,
+  maxMessageBytes: PUBSUB_MAX_MESSAGE_BYTES,
+} as const;
+
+const COMMON_KEYS = ['client', 'clientConfig', 'autoCreate', 'connectTimeout', 'codec', 'serializer', 'deserializer'] as const;
+const SERVER_KEYS = [
+  ...COMMON_KEYS,
+  'subscription',
+  'subscriptions',
+  'topic',
+  'defaultPattern',
+  'flowControl',
+  'subscriberOptions',
+  'replyPublishOptions',
+  'malformedMessages',
+  'manualAck',
+  'closeTimeout',
+] as const;
+const CLIENT_KEYS = [
+  ...COMMON_KEYS,
+  'topic',
+  'requestResponse',
+  'replyTopicPrefix',
+  'requestTimeout',
+  'maxMessageBytes',
+  'publishOptions',
+  'orderingKey',
+] as const;
+
+// Pub/Sub resource ids: 3–255 chars, start with a letter, no "goog" prefix; or a full path.
+const RESOURCE_NAME = /^(projects\/[^/]+\/(topics|subscriptions)\/)?(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+
+function validateCommon(transport: string, options: PubSubCommonOptions) {
+  const v = validateOptions(transport, options as PubSubCommonOptions & Record<string, unknown>);
+  v.boolean('autoCreate').integer('connectTimeout', { min: 1 });
+  v.check(
+    options.client === undefined || typeof (options.client as PubSub).topic === 'function',
+    'client',
+    'is not a PubSub instance',
+    'Pass `new PubSub({ projectId })` from @google-cloud/pubsub, or use clientConfig instead.',
+  );
+  v.check(
+    options.client !== undefined ||
+      Boolean(options.clientConfig?.projectId || process.env.GOOGLE_CLOUD_PROJECT || process.env.GCLOUD_PROJECT),
+    'clientConfig.projectId',
+    'is missing',
+    'Set clientConfig.projectId (or GOOGLE_CLOUD_PROJECT): without it the Google client queries the cloud metadata server.',
+  );
+  return v;
+}
+
+export function validateServerOptions(options: PubSubServerOptions): void {
+  const transport = 'PubSubServer';
+  const v = validateCommon(transport, options).known(SERVER_KEYS);
+  v.string('topic', { pattern: RESOURCE_NAME })
+    .string('defaultPattern')
+    .oneOf('malformedMessages', ['nack', 'ack'])
+    .boolean('manualAck')
+    .integer('closeTimeout', { min: 0 });
+  const specs = subscriptionSpecs(options);
+  v.check(
+    specs.length > 0,
+    'subscription',
+    'is missing',
+    'Name the subscription to consume: { subscription: "orders-sub" } (or subscriptions: [...] for several).',
+  );
+  for (const spec of specs) {
+    v.check(
+      typeof spec.name === 'string' && RESOURCE_NAME.test(spec.name),
+      'subscription',
+      `has the invalid name ${JSON.stringify(spec.name)}`,
+      'Use 3–255 letters, digits, - _ . ~ + %, starting with a letter (or projects/P/subscriptions/S).',
+    );
+  }
+  const flow = options.flowControl ?? {};
+  validateOptions(transport, flow as PubSubFlowControl & Record<string, unknown>)
+    .known(['maxMessages', 'maxBytes'])
+    .integer('maxMessages', { min: 1 })
+    .integer('maxBytes', { min: 1 });
+}
+
+export function validateClientOptions(options: PubSubClientOptions): void {
+  const v = validateCommon('PubSubClient', options).known(CLIENT_KEYS);
+  v.check(
+    typeof options.topic === 'function' || (typeof options.topic === 'string' && RESOURCE_NAME.test(options.topic)),
+    'topic',
+    options.topic === undefined ? 'is missing' : `is ${JSON.stringify(options.topic)}`,
+    'Name the topic to publish to ({ topic: "orders" }), or pass a function from the pattern to a topic name.',
+  );
+  v.boolean('requestResponse')
+    .string('replyTopicPrefix', { pattern: /^[A-Za-z][A-Za-z0-9\-_.~+%]{0,200}$/ })
+    .integer('requestTimeout', { min: 0 })
+    .integer('maxMessageBytes', { min: 1, max: PUBSUB_MAX_MESSAGE_BYTES });
+  v.check(
+    options.orderingKey === undefined || typeof options.orderingKey === 'string' || typeof options.orderingKey === 'function',
+    'orderingKey',
+    `is ${JSON.stringify(options.orderingKey)}`,
+    'Use a string or a function (route) => string | undefined.',
+  );
+}
+
+/** The server's subscriptions, normalised. */
+export function subscriptionSpecs(options: PubSubServerOptions): PubSubSubscriptionSpec[] {
+  const list = [...(options.subscription !== undefined ? [options.subscription] : []), ...(options.subscriptions ?? [])];
+  return list.map((entry) => (typeof entry === 'string' ? { name: entry } : entry));
+}

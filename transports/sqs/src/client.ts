@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { CreateQueueCommand, DeleteQueueCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { ReadPacket, WritePacket } from '@nestjs/microservices';
+import {
+  BrokeredClient,
+  InvalidOptionError,
+  PayloadTooLargeError,
+  resolveCodec,
+  TransportStatus,
+  uniqueName,
+  type Codec,
+} from '@nest-transports/shared';
+import { SqsOperations } from './operations.js';
+import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions } from './options.js';
+import { QueuePoller } from './poller.js';
+import { SqsRecord, type SqsRecordOptions } from './record.js';
+import { ReplySequencer } from './reply-sequencer.js';
+import { Slots } from './slots.js';
+import { createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
+import { Attr, decodeBody, encodeBody, messageSize, readAttr, str, userAttributes, type Attributes } from './wire.js';
+
+/** Where an `SqsRecord`'s options ride along the packet (symbol keys never reach the wire). */
+const RECORD_OPTIONS = Symbol('sqsRecordOptions');
+type WithRecord = ReadPacket & { [RECORD_OPTIONS]?: SqsRecordOptions };
+
+export type SqsClientEvents = {
+  /** Reading the reply queue failed; the client retries with backoff. */
+  error: (err: unknown) => void;
+};
+
+interface Connection {
+  sqs: SQSClient;
+  owned: boolean;
+  ops: SqsOperations;
+  target: QueueInfo;
+  reply?: Promise<ReplyChannel>;
+}
+
+interface ReplyChannel {
+  url: string;
+  created: boolean;
+  poller: QueuePoller;
+}
+
+/**
+ * Nest `ClientProxy` for SQS: `emit()` sends events (batched into SendMessageBatch), `send()`
+ * sends requests whose replies come back on a reply queue only this client reads.
+ */
+export class SqsClient extends BrokeredClient {
+  private readonly options: ResolvedClientOptions;
+  private readonly codec: Codec;
+  private readonly emitter = new EventEmitter();
+  private readonly sequencer = new ReplySequencer();
+  private connection?: Connection;
+  private connecting?: Promise<Connection>;
+
+  constructor(options: SqsClientOptions) {
+    const resolved = resolveClientOptions(options);
+    super({ transport: 'SqsClient', requestTimeout: resolved.requestTimeout, maxMessageBytes: resolved.maxMessageBytes });
+    this.options = resolved;
+    this.codec = resolveCodec('SqsClient', resolved.codec);
+    this.initializeSerializer(resolved);
+    this.initializeDeserializer(resolved);
+    this.emitter.on('error', () => undefined);
+  }
+
+  /** Checks the target queue (a clear error when it is missing or not allowed); cached. */
+  async connect(): Promise<void> {
+    await this.ready();
+  }
+
+  private ready(): Promise<Connection> {
+    this.connecting ??= this.open().catch((err) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    const connecting = this.connecting;
+    this.connecting = undefined;
+    const connection = this.connection ?? (await connecting?.catch(() => undefined));
+    this.connection = undefined;
+    if (!connection) return;
+    const reply = await connection.reply?.catch(() => undefined);
+    await reply?.poller.stop();
+    await connection.ops.flush().catch((err) => this.logger.error(`Flushing on close failed: ${(err as Error).message}`));
+    this.failPending('the client was closed before the reply arrived');
+    if (reply?.created) {
+      await connection.sqs.send(new DeleteQueueCommand({ QueueUrl: reply.url })).catch((err) => {
+        this.logger.warn(`Could not delete reply queue ${reply.url}: ${(err as Error).message}`);
+      });
+    }
+    if (connection.owned) connection.sqs.destroy();
+    this._status$.next(TransportStatus.DISCONNECTED);
+  }
+
+  override on<K extends keyof SqsClientEvents>(event: K, callback: SqsClientEvents[K]): void {
+    this.emitter.on(event, callback);
+  }
+
+  /** The `SQSClient` in use (after `connect()`). */
+  unwrap<T = SQSClient>(): T {
+    if (!this.connection) throw new Error('Not initialized. Please call the "connect" method first.');
+    return this.connection.sqs as T;
+  }
+
+  /** The reply queue's URL once the first request created it. */
+  async getReplyQueueUrl(): Promise<string | undefined> {
+    return (await this.connection?.reply)?.url;
+  }
+
+  protected override publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    return super.publish(withRecordOptions(partial), callback);
+  }
+
+  protected override dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
+    return super.dispatchEvent(withRecordOptions(partial));
+  }
+
+  protected encode(serialized: unknown): string {
+    return encodeBody(this.codec, serialized);
+  }
+
+  protected async publishRequest(packet: ReadPacket & { id: string }, body: string): Promise<void> {
+    const connection = await this.ready();
+    const record = (packet as WithRecord)[RECORD_OPTIONS];
+    const user = userAttributes('SqsClient', record?.messageAttributes, 3);
+    // Checked before the reply queue exists, so a bad request creates nothing.
+    this.prepareSend(connection, String(packet.pattern), messageSize(body, user), record);
+    const reply = await (connection.reply ??= this.openReplyChannel(connection).catch((err) => {
+      connection.reply = undefined;
+      throw err;
+    }));
+    const attributes = { ...user, [Attr.PATTERN]: str(String(packet.pattern)), [Attr.ID]: str(packet.id), [Attr.REPLY_TO]: str(reply.url) };
+    await this.sendMessage(connection, String(packet.pattern), body, attributes, record, packet.id);
+  }
+
+  protected async publishEvent(packet: ReadPacket, body: string): Promise<void> {
+    const connection = await this.ready();
+    const record = (packet as WithRecord)[RECORD_OPTIONS];
+    const attributes = { ...userAttributes('SqsClient', record?.messageAttributes, 1), [Attr.PATTERN]: str(String(packet.pattern)) };
+    this.prepareSend(connection, String(packet.pattern), messageSize(body, attributes), record);
+    await this.sendMessage(connection, String(packet.pattern), body, attributes, record);
+  }
+
+  private async open(): Promise<Connection> {
+    const { client: sqs, owned } = createSqsClient(this.options.sqs);
+    try {
+      const target = await resolveQueue(sqs, 'SqsClient', this.options.queue);
+      const ops = new SqsOperations(sqs, {
+        sendWindowMs: this.options.batchWindowMs,
+        settleWindowMs: 10,
+        retries: this.options.sendRetries,
+        maxBatchBytes: this.options.maxMessageBytes,
+      });
+      this.connection = { sqs, owned, ops, target };
+      this._status$.next(TransportStatus.CONNECTED);
+      return this.connection;
+    } catch (err) {
+      if (owned) sqs.destroy();
+      this._status$.next(TransportStatus.DISCONNECTED);
+      throw err;
+    }
+  }
+
+  /** Checks what can be checked before any call: size (attributes included) and FIFO rules. */
+  private prepareSend(connection: Connection, pattern: string, size: number, record?: SqsRecordOptions): void {
+    if (size > this.options.maxMessageBytes) throw new PayloadTooLargeError('SqsClient', size, this.options.maxMessageBytes);
+    if (record?.delaySeconds !== undefined && connection.target.fifo) {
+      throw new InvalidOptionError(
+        'SqsClient',
+        'delaySeconds',
+        `is set for a message to FIFO queue ${connection.target.url} (pattern "${pattern}")`,
+        'FIFO queues take no per-message delay: set DelaySeconds on the queue instead.',
+      );
+    }
+  }
+
+  private async sendMessage(connection: Connection, pattern: string, body: string, attributes: Attributes, record?: SqsRecordOptions, id?: string): Promise<void> {
+    const size = messageSize(body, attributes);
+    this.prepareSend(connection, pattern, size, record);
+    const fifo = connection.target.fifo;
+    await connection.ops.send(connection.target.url, {
+      body,
+      attributes,
+      size,
+      delaySeconds: record?.delaySeconds,
+      groupId: fifo ? (record?.messageGroupId ?? this.defaultGroup(pattern)) : undefined,
+      deduplicationId: fifo ? (record?.deduplicationId ?? id ?? randomUUID()) : undefined,
+    });
+  }
+
+  private defaultGroup(pattern: string): string {
+    const option = this.options.messageGroupId;
+    const group = typeof option === 'function' ? option(pattern) : (option ?? pattern);
+    return group.slice(0, 128);
+  }
+
+  private async openReplyChannel(connection: Connection): Promise<ReplyChannel> {
+    let url: string;
+    let created = false;
+    if (this.options.replyQueue) {
+      url = (await resolveQueue(connection.sqs, 'SqsClient', this.options.replyQueue)).url;
+    } else {
+      const name = uniqueName(this.options.replyQueuePrefix);
+      try {
+        const out = await connection.sqs.send(
+          new CreateQueueCommand({ QueueName: name, Attributes: { MessageRetentionPeriod: '600' }, tags: { 'nest-transports': 'reply-queue' } }),
+        );
+        url = out.QueueUrl!;
+        created = true;
+      } catch (err) {
+        throw await explain(connection.sqs, 'SqsClient', name, err);
+      }
+    }
+    const slots = new Slots(10);
+    const poller = new QueuePoller(connection.sqs, url, { batchSize: 10, waitTimeSeconds: 20 }, slots, {
+      messages: (messages) => void this.onReplies(connection, url, messages, slots),
+      error: (err) => void this.onReplyError(connection, url, err),
+      healthy: () => this._status$.next(TransportStatus.CONNECTED),
+    });
+    poller.start();
+    return { url, created, poller };
+  }
+
+  private async onReplies(connection: Connection, url: string, messages: Message[], slots: Slots): Promise<void> {
+    for (const message of messages) {
+      try {
+        const id = readAttr(message.MessageAttributes, Attr.ID);
+        const seqText = readAttr(message.MessageAttributes, Attr.SEQ);
+        const decoded = decodeBody(this.codec, message.Body ?? '');
+        const ready = id ? this.sequencer.accept(id, seqText === undefined ? undefined : Number(seqText), decoded) : [decoded];
+        for (const reply of ready) await this.handleReply(reply);
+        if (id && !this.pending.has(id)) this.sequencer.forget(id);
+      } catch (err) {
+        this.logger.warn(`Dropped an unreadable reply: ${(err as Error).message}`);
+      } finally {
+        slots.release(1);
+      }
+      connection.ops.delete(url, message.ReceiptHandle!).catch((err) => this.logger.warn(`Could not delete a reply: ${(err as Error).message}`));
+    }
+  }
+
+  private async onReplyError(connection: Connection, url: string, err: unknown): Promise<void> {
+    const error = await explain(connection.sqs, 'SqsClient', url, err);
+    this._status$.next(TransportStatus.RECONNECTING);
+    this.logger.error(`Reading replies from ${url} failed, retrying: ${error.message}`);
+    this.emitter.emit('error', error);
+  }
+}
+
+function withRecordOptions(partial: ReadPacket): ReadPacket {
+  if (!(partial.data instanceof SqsRecord)) return partial;
+  const record = partial.data;
+  return { ...partial, data: record.data, [RECORD_OPTIONS]: record.options ?? {} } as WithRecord;
+}

@@ -1,0 +1,16 @@
+export { SqsServer, SQS_TRANSPORT, type SqsServerEvents } from './server.js';
+export { SqsClient, type SqsClientEvents } from './client.js';
+export { SqsContext, type SqsSettlement } from './context.js';
+export { SqsRecord, SqsRecordBuilder, type SqsRecordOptions, type SqsAttributeInput } from './record.js';
+export {
+  SQS_DEFAULT_MAX_MESSAGE_BYTES,
+  SQS_MAX_MESSAGE_BYTES,
+  resolveClientOptions,
+  resolveServerOptions,
+  type SqsClientOptions,
+  type SqsServerOptions,
+} from './options.js';
+export { SqsMessageHandler, type SqsOutcome } from './message-handler.js';
+export { QueueNotFoundError, SqsAccessError, type QueueInfo } from './sqs-api.js';
+export { SqsBatchError } from './operations.js';
+export { toSqsMessage, queueUrlFromArn, type SqsLambdaEvent, type SqsLambdaRecord, type SqsBatchResponse } from './lambda.js';

@@ -1,0 +1,141 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  SendMessageBatchCommand,
+  type BatchResultErrorEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Batcher, type EntryResult } from './batcher.js';
+import type { Attributes } from './wire.js';
+
+export interface OutgoingMessage {
+  body: string;
+  attributes: Attributes;
+  /** Bytes as SQS counts them (body + attributes). */
+  size: number;
+  groupId?: string;
+  deduplicationId?: string;
+  delaySeconds?: number;
+}
+
+interface Handle {
+  receiptHandle: string;
+  seconds?: number;
+}
+
+export interface OperationSettings {
+  sendWindowMs: number;
+  settleWindowMs: number;
+  retries: number;
+  maxBatchBytes: number;
+}
+
+export class SqsBatchError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly code: string | undefined,
+    message: string | undefined,
+    readonly senderFault: boolean,
+  ) {
+    super(`SQS ${operation} failed for an entry: ${code ?? 'unknown'}${message ? ` (${message})` : ''}`);
+    this.name = 'SqsBatchError';
+  }
+}
+
+/**
+ * The batched SQS calls, one batcher per queue and operation: SendMessageBatch,
+ * DeleteMessageBatch and ChangeMessageVisibilityBatch of up to 10 entries each.
+ */
+export class SqsOperations {
+  private readonly senders = new Map<string, Batcher<OutgoingMessage>>();
+  private readonly deleters = new Map<string, Batcher<Handle>>();
+  private readonly visibility = new Map<string, Batcher<Handle>>();
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly settings: OperationSettings,
+  ) {}
+
+  send(queueUrl: string, message: OutgoingMessage): Promise<void> {
+    return this.batcher(this.senders, queueUrl, () =>
+      new Batcher<OutgoingMessage>((items) => this.sendBatch(queueUrl, items), {
+        maxEntries: 10,
+        maxWeight: this.settings.maxBatchBytes,
+        weight: (m) => m.size,
+        windowMs: this.settings.sendWindowMs,
+        retries: this.settings.retries,
+        // A FIFO queue keeps the order of calls only if the next starts after the last one landed.
+        maxInFlight: queueUrl.endsWith('.fifo') ? 1 : undefined,
+      }),
+    ).add(message);
+  }
+
+  delete(queueUrl: string, receiptHandle: string): Promise<void> {
+    return this.batcher(this.deleters, queueUrl, () => this.settleBatcher((items) => this.deleteBatch(queueUrl, items))).add({ receiptHandle });
+  }
+
+  changeVisibility(queueUrl: string, receiptHandle: string, seconds: number): Promise<void> {
+    return this.batcher(this.visibility, queueUrl, () => this.settleBatcher((items) => this.visibilityBatch(queueUrl, items))).add({
+      receiptHandle,
+      seconds,
+    });
+  }
+
+  async flush(): Promise<void> {
+    const all = [...this.senders.values(), ...this.deleters.values(), ...this.visibility.values()];
+    await Promise.all(all.map((b) => b.flush()));
+  }
+
+  private batcher<T>(map: Map<string, Batcher<T>>, queueUrl: string, create: () => Batcher<T>): Batcher<T> {
+    let batcher = map.get(queueUrl);
+    if (!batcher) map.set(queueUrl, (batcher = create()));
+    return batcher;
+  }
+
+  private settleBatcher(call: (items: Handle[]) => Promise<EntryResult[]>): Batcher<Handle> {
+    return new Batcher(call, { maxEntries: 10, windowMs: this.settings.settleWindowMs, retries: this.settings.retries });
+  }
+
+  private async sendBatch(queueUrl: string, items: OutgoingMessage[]): Promise<EntryResult[]> {
+    const out = await this.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: items.map((m, i) => ({
+          Id: String(i),
+          MessageBody: m.body,
+          MessageAttributes: m.attributes,
+          MessageGroupId: m.groupId,
+          MessageDeduplicationId: m.deduplicationId,
+          DelaySeconds: m.delaySeconds,
+        })),
+      }),
+    );
+    return results('SendMessageBatch', items.length, out.Failed);
+  }
+
+  private async deleteBatch(queueUrl: string, items: Handle[]): Promise<EntryResult[]> {
+    const out = await this.sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: items.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle })) }),
+    );
+    return results('DeleteMessageBatch', items.length, out.Failed);
+  }
+
+  private async visibilityBatch(queueUrl: string, items: Handle[]): Promise<EntryResult[]> {
+    const out = await this.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: items.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle, VisibilityTimeout: h.seconds })),
+      }),
+    );
+    return results('ChangeMessageVisibilityBatch', items.length, out.Failed);
+  }
+}
+
+function results(operation: string, count: number, failed: BatchResultErrorEntry[] = []): EntryResult[] {
+  const out: EntryResult[] = Array.from({ length: count }, () => ({ ok: true }) as EntryResult);
+  for (const f of failed) {
+    const error = new SqsBatchError(operation, f.Code, f.Message, Boolean(f.SenderFault));
+    out[Number(f.Id)] = { ok: false, error, retryable: !f.SenderFault };
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+
+/** A message attribute: a string, a number, bytes, or the SDK's own shape. */
+export type SqsAttributeInput = string | number | Uint8Array | MessageAttributeValue;
+
+export interface SqsRecordOptions {
+  /** FIFO queues: the group whose order is kept. Default: the client's `messageGroupId` (the pattern). */
+  messageGroupId?: string;
+  /** FIFO queues: messages with the same id within 5 minutes are delivered once. Default: a unique id. */
+  deduplicationId?: string;
+  /** Standard queues: delay before the message becomes visible, 0–900 s. */
+  delaySeconds?: number;
+  /** Attributes the handler reads with `SqsContext#getMessageAttributes()`. Names starting with "nest-" are reserved. */
+  messageAttributes?: Record<string, SqsAttributeInput>;
+}
+
+/** Data plus per-message SQS options; pass it as the data of `send()` or `emit()`. */
+export class SqsRecord<TData = unknown> {
+  constructor(
+    readonly data: TData,
+    public options?: SqsRecordOptions,
+  ) {}
+}
+
+export class SqsRecordBuilder<TData> {
+  private options: SqsRecordOptions = {};
+
+  constructor(private data?: TData) {}
+
+  setData(data: TData): this {
+    this.data = data;
+    return this;
+  }
+
+  setOptions(options: SqsRecordOptions): this {
+    this.options = { ...this.options, ...options };
+    return this;
+  }
+
+  setMessageGroupId(messageGroupId: string): this {
+    return this.setOptions({ messageGroupId });
+  }
+
+  setDeduplicationId(deduplicationId: string): this {
+    return this.setOptions({ deduplicationId });
+  }
+
+  setDelaySeconds(delaySeconds: number): this {
+    return this.setOptions({ delaySeconds });
+  }
+
+  setMessageAttributes(messageAttributes: Record<string, SqsAttributeInput>): this {
+    return this.setOptions({ messageAttributes: { ...this.options.messageAttributes, ...messageAttributes } });
+  }
+
+  build(): SqsRecord<TData> {
+    return new SqsRecord(this.data as TData, { ...this.options });
+  }
+}

@@ -1,0 +1,80 @@
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { InvalidOptionError, type Codec } from '@nest-transports/shared';
+import type { SqsAttributeInput } from './record.js';
+
+/** Attributes the transport itself sets; the packet travels in the body. */
+export const Attr = {
+  PATTERN: 'nest-pattern',
+  ID: 'nest-id',
+  REPLY_TO: 'nest-reply-to',
+  SEQ: 'nest-seq',
+} as const;
+
+const RESERVED_PREFIX = 'nest-';
+/** SQS accepts at most 10 message attributes per message. */
+const MAX_ATTRIBUTES = 10;
+
+export type Attributes = Record<string, MessageAttributeValue>;
+
+export const str = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+
+export function attributeValue(input: SqsAttributeInput): MessageAttributeValue {
+  if (typeof input === 'string') return str(input);
+  if (typeof input === 'number') return { DataType: 'Number', StringValue: String(input) };
+  if (input instanceof Uint8Array) return { DataType: 'Binary', BinaryValue: input };
+  return input;
+}
+
+/** The user's attributes from an `SqsRecord`, checked against SQS's rules and ours. */
+export function userAttributes(transport: string, input: Record<string, SqsAttributeInput> | undefined, reserved: number): Attributes {
+  const out: Attributes = {};
+  if (!input) return out;
+  const names = Object.keys(input);
+  for (const name of names) {
+    if (name.startsWith(RESERVED_PREFIX)) {
+      throw new InvalidOptionError(transport, `messageAttributes.${name}`, 'uses the reserved prefix "nest-"', 'Rename the attribute.');
+    }
+    out[name] = attributeValue(input[name]);
+  }
+  if (names.length + reserved > MAX_ATTRIBUTES) {
+    throw new InvalidOptionError(
+      transport,
+      'messageAttributes',
+      `has ${names.length} attributes; with the transport's ${reserved} that is over SQS's limit of ${MAX_ATTRIBUTES}`,
+      `Send at most ${MAX_ATTRIBUTES - reserved} attributes (or carry the rest in the data).`,
+    );
+  }
+  return out;
+}
+
+/** Attributes minus the transport's own. */
+export function withoutReserved(attributes: Attributes | undefined): Attributes {
+  const out: Attributes = {};
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (!name.startsWith(RESERVED_PREFIX)) out[name] = value;
+  }
+  return out;
+}
+
+export const readAttr = (attributes: Attributes | undefined, name: string): string | undefined => attributes?.[name]?.StringValue;
+
+/** Size as SQS counts it: body plus each attribute's name, type and value. */
+export function messageSize(body: string, attributes: Attributes): number {
+  let size = Buffer.byteLength(body);
+  for (const [name, value] of Object.entries(attributes)) {
+    size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '');
+    if (value.StringValue !== undefined) size += Buffer.byteLength(value.StringValue);
+    if (value.BinaryValue !== undefined) size += value.BinaryValue.byteLength;
+  }
+  return size;
+}
+
+/** SQS bodies are text: a binary codec's output is carried as base64. */
+export function encodeBody(codec: Codec, value: unknown): string {
+  const encoded = codec.encode(value);
+  return typeof encoded === 'string' ? encoded : encoded.toString('base64');
+}
+
+export function decodeBody(codec: Codec, body: string): unknown {
+  return codec.decode(codec.binary ? Buffer.from(body, 'base64') : body);
+}

@@ -1,0 +1,201 @@
+import { describe, expect, it } from '@jest/globals';
+import { InvalidOptionError } from '@nest-transports/shared';
+import { Batcher, type EntryResult } from '../src/batcher.js';
+import { SqsClient, SqsRecord, SqsRecordBuilder, SqsServer, resolveClientOptions, resolveServerOptions } from '../src/index.js';
+import { ReplySequencer } from '../src/reply-sequencer.js';
+import { Slots } from '../src/slots.js';
+import { messageSize, userAttributes } from '../src/wire.js';
+
+describe('SqsServer options', () => {
+  it('fills in the documented defaults', () => {
+    expect(resolveServerOptions({ queues: ['orders'] })).toMatchObject({
+      queues: ['orders'],
+      pollers: 1,
+      batchSize: 10,
+      waitTimeSeconds: 20,
+      maxConcurrency: 20,
+      extendVisibility: true,
+      manualAck: false,
+      onMalformed: 'retain',
+      maxMessageBytes: 262144,
+    });
+  });
+
+  it.each([
+    [{ queues: [] }, 'queues', /non-empty array/],
+    [{ queues: ['bad name!'] }, 'queues', /queue URLs/],
+    [{ queues: ['q'], batchSize: 11 }, 'batchSize', /from 1 to 10/],
+    [{ queues: ['q'], waitTimeSeconds: 21 }, 'waitTimeSeconds', /from 0 to 20/],
+    [{ queues: ['q'], maxConcurrency: 0 }, 'maxConcurrency', /from 1/],
+    [{ queues: ['q'], maxMessageBytes: 2_000_000 }, 'maxMessageBytes', /to 1048576/],
+    [{ queues: ['q'], retryDelaySeconds: -1 }, 'retryDelaySeconds', /seconds from 0 to 43200/],
+    [{ queues: ['q'], onMalformed: 'drop' }, 'onMalformed', /"retain", "delete"/],
+    [{ queues: ['q'], maxConcurency: 3 }, 'maxConcurency', /not an option.*maxConcurrency/],
+  ])('rejects %j naming %s and the fix', (options, option, fix) => {
+    const construct = () => new SqsServer(options as never);
+    expect(construct).toThrow(InvalidOptionError);
+    expect(construct).toThrow(new RegExp(`option "${option}"`));
+    expect(construct).toThrow(fix);
+  });
+
+  it('accepts a backoff function for retryDelaySeconds', () => {
+    expect(() => new SqsServer({ queues: ['q'], retryDelaySeconds: (n) => n * 10, sqs: { region: 'us-east-1' } })).not.toThrow();
+  });
+});
+
+describe('SqsClient options', () => {
+  it('fills in the documented defaults', () => {
+    expect(resolveClientOptions({ queue: 'https://sqs.eu-west-1.amazonaws.com/123/orders' })).toMatchObject({
+      replyQueuePrefix: 'nest-reply',
+      requestTimeout: 0,
+      sendRetries: 3,
+      maxMessageBytes: 262144,
+    });
+  });
+
+  it.each([
+    [{}, 'queue', /URL .* or the name/],
+    [{ queue: 'q', replyQueuePrefix: 'has space' }, 'replyQueuePrefix', /matching/],
+    [{ queue: 'q', requestTimeout: -5 }, 'requestTimeout', /whole number/],
+    [{ queue: 'q', messageGroupId: '' }, 'messageGroupId', /printable ASCII/],
+    [{ queue: 'q', codec: 'xml' }, 'codec', /"json" \(default\), "msgpack"/],
+  ])('rejects %j naming %s and the fix', (options, option, fix) => {
+    const construct = () => new SqsClient(options as never);
+    expect(construct).toThrow(new RegExp(`option "${option}"`));
+    expect(construct).toThrow(fix);
+  });
+});
+
+describe('SqsRecordBuilder', () => {
+  it('builds a record with FIFO, delay and attribute options', () => {
+    const record = new SqsRecordBuilder({ id: 1 })
+      .setMessageGroupId('g')
+      .setDeduplicationId('d')
+      .setDelaySeconds(3)
+      .setMessageAttributes({ a: 'x' })
+      .setMessageAttributes({ b: 2 })
+      .build();
+    expect(record).toBeInstanceOf(SqsRecord);
+    expect(record).toEqual(new SqsRecord({ id: 1 }, { messageGroupId: 'g', deduplicationId: 'd', delaySeconds: 3, messageAttributes: { a: 'x', b: 2 } }));
+  });
+});
+
+describe('message attributes', () => {
+  it('maps strings, numbers and bytes to SQS attribute values', () => {
+    expect(userAttributes('T', { s: 'x', n: 4, b: Buffer.from('hi') }, 1)).toEqual({
+      s: { DataType: 'String', StringValue: 'x' },
+      n: { DataType: 'Number', StringValue: '4' },
+      b: { DataType: 'Binary', BinaryValue: Buffer.from('hi') },
+    });
+  });
+
+  it('refuses the reserved prefix and more attributes than SQS allows', () => {
+    expect(() => userAttributes('T', { 'nest-id': 'x' }, 1)).toThrow(/reserved prefix/);
+    const many = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`a${i}`, 'v']));
+    expect(() => userAttributes('T', many, 3)).toThrow(/at most 7 attributes/);
+  });
+
+  it('counts attributes in the message size as SQS does', () => {
+    expect(messageSize('abc', { k: { DataType: 'String', StringValue: 'vv' } })).toBe(3 + 1 + 6 + 2);
+  });
+});
+
+describe('Batcher', () => {
+  const ok: EntryResult = { ok: true };
+
+  it('coalesces adds into calls of at most maxEntries', async () => {
+    const calls: number[][] = [];
+    const batcher = new Batcher<number>(async (items) => (calls.push(items), items.map(() => ok)), { maxEntries: 10, windowMs: 5, retries: 0 });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => batcher.add(i)));
+    expect(calls.map((c) => c.length)).toEqual([10, 10, 5]);
+  });
+
+  it('splits by weight', async () => {
+    const calls: number[][] = [];
+    const batcher = new Batcher<number>(async (items) => (calls.push(items), items.map(() => ok)), {
+      maxEntries: 10, maxWeight: 100, weight: (n) => n, windowMs: 5, retries: 0,
+    });
+    await Promise.all([60, 30, 20, 90].map((n) => batcher.add(n)));
+    expect(calls).toEqual([[60, 30], [20], [90]]);
+  });
+
+  it('retries only the failed entries, and fails an entry whose error is not retryable', async () => {
+    const calls: string[][] = [];
+    let transientLeft = 1;
+    const batcher = new Batcher<string>(
+      async (items) => {
+        calls.push(items);
+        return items.map((item): EntryResult => {
+          if (item === 'transient' && transientLeft-- > 0) return { ok: false, error: new Error('throttled'), retryable: true };
+          if (item === 'bad') return { ok: false, error: new Error('invalid'), retryable: false };
+          return ok;
+        });
+      },
+      { maxEntries: 10, windowMs: 1, retries: 2 },
+    );
+    const results = await Promise.allSettled(['a', 'transient', 'bad'].map((x) => batcher.add(x)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(calls).toEqual([['a', 'transient', 'bad'], ['transient']]);
+  });
+
+  it('keeps one call in flight with maxInFlight 1, in order', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const batcher = new Batcher<number>(
+      async (items) => {
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        order.push(...items);
+        inFlight--;
+        return items.map(() => ok);
+      },
+      { maxEntries: 3, windowMs: 0, retries: 0, maxInFlight: 1 },
+    );
+    await Promise.all(Array.from({ length: 10 }, (_, i) => batcher.add(i)));
+    expect(peak).toBe(1);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('flush() waits for everything queued', async () => {
+    let sent = 0;
+    const batcher = new Batcher<number>(async (items) => ((sent += items.length), items.map(() => ok)), { maxEntries: 10, windowMs: 1000, retries: 0 });
+    void batcher.add(1);
+    void batcher.add(2);
+    await batcher.flush();
+    expect(sent).toBe(2);
+  });
+});
+
+describe('ReplySequencer', () => {
+  it('restores order, holds early replies and drops repeats', () => {
+    const s = new ReplySequencer();
+    expect(s.accept('r', 1, 'b')).toEqual([]);
+    expect(s.accept('r', 0, 'a')).toEqual(['a', 'b']);
+    expect(s.accept('r', 1, 'b')).toEqual([]);
+    expect(s.accept('r', 2, 'c')).toEqual(['c']);
+    expect(s.accept('x', undefined, 'raw')).toEqual(['raw']);
+    s.forget('r');
+    expect(s.size).toBe(0);
+  });
+});
+
+describe('Slots', () => {
+  it('hands out at most its capacity and wakes waiters on release', async () => {
+    const slots = new Slots(3);
+    const signal = new AbortController().signal;
+    expect(await slots.acquireUpTo(10, signal)).toBe(3);
+    const waiting = slots.acquireUpTo(10, signal);
+    slots.release(2);
+    expect(await waiting).toBe(2);
+  });
+
+  it('gives up waiting when aborted', async () => {
+    const slots = new Slots(1);
+    const abort = new AbortController();
+    await slots.acquireUpTo(1, abort.signal);
+    const waiting = slots.acquireUpTo(1, abort.signal);
+    abort.abort();
+    expect(await waiting).toBe(0);
+  });
+});
