@@ -1,8 +1,9 @@
 /**
  * Puts numbered replies back in order. Brokers without ordering (SQS standard queues,
- * Pub/Sub without ordering keys) may deliver a streamed response's replies out of order;
- * the server numbers them (0, 1, 2…) per request and the client releases each reply only
- * when every earlier one has been released. A key's state goes away with its final reply.
+ * Pub/Sub without ordering keys) may deliver a streamed response's replies out of order, or
+ * twice; the server numbers them (0, 1, 2…) per request and the client releases each reply
+ * only when every earlier one has been released, dropping repeats. A key's state goes away
+ * with its final reply, or with `forget()`.
  */
 export class ReplySequencer<T> {
   private readonly streams = new Map<string, { next: number; held: Map<number, { item: T; final: boolean }> }>();
@@ -12,8 +13,9 @@ export class ReplySequencer<T> {
     return this.streams.size;
   }
 
-  /** Returns the replies now deliverable, in order (possibly none). */
-  accept(key: string, seq: number, item: T, final: boolean): T[] {
+  /** Returns the replies now deliverable, in order (possibly none). `seq` undefined: deliver as is. */
+  accept(key: string, seq: number | undefined, item: T, final = false): T[] {
+    if (seq === undefined || !Number.isInteger(seq)) return [item];
     let stream = this.streams.get(key);
     if (!stream) {
       if (seq === 0 && final) return [item];
@@ -32,6 +34,11 @@ export class ReplySequencer<T> {
       }
     }
     return ready;
+  }
+
+  /** Forgets a key (answered, timed out, unsubscribed). */
+  forget(key: string): void {
+    this.streams.delete(key);
   }
 
   /** Drops the state of keys nobody waits for any more (timed out, unsubscribed). */

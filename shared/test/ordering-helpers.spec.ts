@@ -2,6 +2,18 @@ import { describe, expect, it } from '@jest/globals';
 import { InFlightTracker, KeyedSerialRunner, ReplySequencer } from '../src/index.js';
 
 describe('ReplySequencer', () => {
+  it('passes unnumbered replies through and forgets a key on request', () => {
+    const seq = new ReplySequencer<string>();
+    expect(seq.accept('x', undefined, 'raw')).toEqual(['raw']);
+    expect(seq.accept('r', 1, 'b')).toEqual([]);
+    expect(seq.waiting).toBe(1);
+    seq.forget('r');
+    expect(seq.waiting).toBe(0);
+    expect(seq.accept('r', 1, 'b')).toEqual([]);
+    expect(seq.accept('r', 0, 'a')).toEqual(['a', 'b']);
+    expect(seq.accept('r', 1, 'b')).toEqual([]);
+  });
+
   it('releases replies in sequence order whatever the arrival order', () => {
     const seq = new ReplySequencer<string>();
     expect(seq.accept('a', 2, 'c', true)).toEqual([]);

@@ -93,9 +93,11 @@ async function main(): Promise<void> {
   const out = path.resolve(args.out);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
-  console.log(formatTable(rows, skipped));
-  console.log('\nTargets (ratios within this run; absolute figures vary with machine load):');
-  console.log(formatChecks(checks));
+  if (rows.length || skipped.length) {
+    console.log(formatTable(rows, skipped));
+    console.log('\nTargets (ratios within this run; absolute figures vary with machine load):');
+    console.log(formatChecks(checks));
+  }
   if (soak) {
     console.log(
       `\nSoak: ${soak.requests.toLocaleString('en-US')} ws requests at ${soak.inFlight} in flight, ${soak.throughputPerSec.toLocaleString('en-US')}/s, ` +

@@ -5,7 +5,13 @@ import type { TargetSpec } from './types.js';
  * processes only, so that a process holds only its own target's libraries (fair RSS).
  */
 export const TARGETS: TargetSpec[] = [
-  { name: 'raw-ws', kind: 'baseline', load: async () => (await import('./targets/raw-ws.js')).target },
+  { name: 'raw-ws', kind: 'baseline', load: async () => (await import('./targets/raw-ws.js')).rawWsTarget(false) },
+  {
+    name: 'raw-ws-batched',
+    kind: 'baseline',
+    note: 'raw-ws with TCP writes batched per event-loop turn, as ws does',
+    load: async () => (await import('./targets/raw-ws.js')).rawWsTarget(true),
+  },
   { name: 'nest-tcp', kind: 'baseline', load: async () => (await import('./targets/nest-tcp.js')).target },
   { name: 'ws', kind: 'transport', baseline: 'nest-tcp', load: async () => (await import('./targets/ws.js')).wsTarget('json') },
   { name: 'ws-msgpack', kind: 'transport', baseline: 'nest-tcp', load: async () => (await import('./targets/ws.js')).wsTarget('msgpack') },
@@ -27,6 +33,36 @@ export const TARGETS: TargetSpec[] = [
   { name: 'sqs', kind: 'transport', backend: 'sqs', baseline: 'raw-sqs', scale: 0.5, load: async () => (await import('./targets/sqs.js')).target },
   { name: 'raw-pubsub', kind: 'baseline', backend: 'pubsub', scale: 0.25, load: async () => (await import('./targets/raw-pubsub.js')).target },
   { name: 'pubsub', kind: 'transport', backend: 'pubsub', baseline: 'raw-pubsub', scale: 0.25, load: async () => (await import('./targets/pubsub.js')).target },
+  {
+    name: 'algoan-pubsub',
+    kind: 'peer',
+    backend: 'pubsub',
+    baseline: 'raw-pubsub',
+    scale: 0.25,
+    workloads: ['events'],
+    note: '@algoan/nestjs-google-pubsub-microservice 3.0.3: events only, acks before the handler runs',
+    load: async () => (await import('./targets/algoan-pubsub.js')).target,
+  },
+  {
+    name: 'ssut-sqs',
+    kind: 'peer',
+    backend: 'sqs',
+    unavailable: async () =>
+      '@ssut/nestjs-sqs 3.0.1 declares @nestjs/common and @nestjs/core ^6…^11 as peers: npm would nest Nest 11 under test/bench and shadow Nest 12 for every row, so it is not installed (ENVIRONMENT.md measured it at 350 msg/s with its defaults, 2.6k/s with batchSize 10)',
+    load: async () => {
+      throw new Error('not installed');
+    },
+  },
+  {
+    name: 'nestjs-google-pubsub-microservice',
+    kind: 'peer',
+    backend: 'pubsub',
+    unavailable: async () =>
+      'nestjs-google-pubsub-microservice 10.1.0 declares Nest ^10 and @google-cloud/pubsub ^4 as peers: installing it would nest Nest 10 under test/bench and shadow Nest 12 for every row, so it is not installed',
+    load: async () => {
+      throw new Error('not installed');
+    },
+  },
 ];
 
 export function findTarget(name: string): TargetSpec {

@@ -68,6 +68,11 @@ export function checkTargets(rows: ResultRow[]): TargetCheck[] {
     add(`ws ≥ 0.8× raw-ws request-response at ${inFlight} in flight`, ratio(find(rows, 'ws', 'request-response', inFlight), find(rows, 'raw-ws', 'request-response', inFlight)), 0.8);
   }
   add('ws ≥ 0.8× raw-ws events', ratio(find(rows, 'ws', 'events'), find(rows, 'raw-ws', 'events')), 0.8);
+  add(
+    'ws ≥ 0.8× raw-ws-batched request-response at 100 in flight (same write batching: Nest\'s own cost)',
+    ratio(find(rows, 'ws', 'request-response', 100), find(rows, 'raw-ws-batched', 'request-response', 100)),
+    0.8,
+  );
   for (const [name, raw] of [['sqs', 'raw-sqs'], ['pubsub', 'raw-pubsub']]) {
     for (const inFlight of [1, 100]) {
       add(`${name} ≥ 0.9× ${raw} request-response at ${inFlight} in flight`, ratio(find(rows, name, 'request-response', inFlight), find(rows, raw, 'request-response', inFlight)), 0.9);

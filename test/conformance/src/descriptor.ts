@@ -39,6 +39,11 @@ export interface RunEnv {
   sparePort: number;
   /** The backend address from `resolve()`, when there is one. */
   url?: string;
+  /**
+   * The id of the scenario this run serves (e.g. `ev.order`), for a descriptor that provisions one
+   * scenario differently (a FIFO queue, an ordering key): say so in `differences`.
+   */
+  scenario?: string;
 }
 
 /** Serializer/deserializer overrides a scenario passes to `server()` / `client()` (ser.custom). */
@@ -124,6 +129,11 @@ export interface TransportDescriptor {
   knownStrayErrors?: RegExp[];
   /** Adapts every handler's data and result to the transport's wire types (gRPC envelopes). */
   adaptHandler?(handle: (data: any, ctx: any) => unknown): (data: any, ctx: any) => unknown;
+  /**
+   * Runs before the suite closes one of this transport's servers: waits for work the transport
+   * must finish for its close to be clean (documented in `differences`).
+   */
+  beforeServerClose?(app: unknown): Promise<void>;
   /** Per-scenario time limit override in ms (defaults to the runner's). */
   timeoutMs?: number;
 }

@@ -97,6 +97,7 @@ export class Rig {
 
   async closeServer(app: INestMicroservice): Promise<void> {
     this.apps.delete(app);
+    if (this.transport.beforeServerClose) await withTimeout(this.transport.beforeServerClose(app), CLOSE_MS, `${this.transport.name} settling before close`);
     await withTimeout(app.close(), CLOSE_MS, `${this.transport.name} server close`);
   }
 

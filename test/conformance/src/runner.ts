@@ -41,12 +41,16 @@ export async function runScenario(
   }
 
   const [port, sparePort] = await Promise.all([freePort(), freePort()]);
-  const rig = new Rig(t, { ns: uniqueNamespace(t.name, scenario.id), port, sparePort, url: availability.url });
+  const rig = new Rig(t, { ns: uniqueNamespace(t.name, scenario.id), port, sparePort, url: availability.url, scenario: scenario.id });
   const limit = scenario.timeoutMs ?? opts.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let error: string | null = null;
   // A transport's stray rejection must fail its scenario, not crash the run.
   const stray: unknown[] = [];
   const onStray = (err: unknown) => void stray.push(err);
+  // Take over unhandled rejections for the scenario (jest's own handler would fail the test before
+  // the descriptor's knownStrayErrors are consulted); the previous listeners come back afterwards.
+  const previous = process.rawListeners('unhandledRejection') as Array<(...args: any[]) => void>;
+  process.removeAllListeners('unhandledRejection');
   process.on('unhandledRejection', onStray);
   process.on('uncaughtException', onStray);
   try {
@@ -61,6 +65,7 @@ export async function runScenario(
   const closeErrors = await withTimeout(rig.dispose(), 10_000, 'closing servers and clients').catch(err => [err]);
   await new Promise(resolve => setImmediate(resolve));
   process.off('unhandledRejection', onStray);
+  for (const listener of previous) process.on('unhandledRejection', listener);
   process.off('uncaughtException', onStray);
   const known = t.knownStrayErrors ?? [];
   stray.splice(0, stray.length, ...stray.filter(e => !known.some(re => re.test(errorText(e)))));

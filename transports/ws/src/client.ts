@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import {
@@ -16,6 +17,8 @@ import { resolveClientOptions, type ResolvedWsClientOptions, type WsClientOption
 import { WsRecord } from './record.js';
 
 export type WsClientStatus = TransportStatus;
+
+const CLIENT_CORK_MAX = Number(process.env.WS_CLIENT_CORK_MAX ?? 1e9);
 
 export type WsClientEvents = {
   open: () => void;
@@ -41,6 +44,15 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
   private cancelBackoff?: () => void;
   private heartbeat?: NodeJS.Timeout;
   private loggedBadFrame = false;
+  /** The TCP/TLS socket corked until the end of this turn of the event loop, if any. */
+  private corked: Duplex | null = null;
+  private corkedFrames = 0;
+  private readonly uncork = () => {
+    const raw = this.corked;
+    this.corked = null;
+    this.corkedFrames = 0;
+    raw?.uncork();
+  };
 
   constructor(options: WsClientOptions) {
     super();
@@ -120,7 +132,7 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
     }
     const ms = timeout ?? this.options.requestTimeout;
     const cleanup = this.pending.add(id, callback, ms > 0 ? { ms, pattern: String(packet.pattern) } : undefined);
-    socket.send(frame, { binary: this.options.codec.binary });
+    this.sendFrame(socket, frame);
     return cleanup;
   }
 
@@ -132,8 +144,27 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
     }
     const frame = this.encode(packet);
     return new Promise<T>((resolve, reject) =>
-      socket.send(frame, { binary: this.options.codec.binary }, (err) => (err ? reject(err) : resolve(undefined as T))),
+      this.sendFrame(socket, frame, (err) => (err ? reject(err) : resolve(undefined as T))),
     );
+  }
+
+  /**
+   * Sends one frame. Frames sent in one turn of the event loop go out in one TCP write (the
+   * socket is corked until setImmediate); each is still its own WebSocket frame.
+   */
+  private sendFrame(socket: WebSocket, frame: string | Buffer, callback?: (err?: Error) => void): void {
+    const raw = (socket as unknown as { _socket?: Duplex })._socket;
+    if (raw && !this.corked) {
+      this.corked = raw;
+      raw.cork();
+      setImmediate(this.uncork);
+    }
+    socket.send(frame, { binary: this.options.codec.binary }, callback);
+    if (raw && raw === this.corked && ++this.corkedFrames >= CLIENT_CORK_MAX) {
+      this.corkedFrames = 0;
+      raw.uncork();
+      raw.cork();
+    }
   }
 
   private toWirePacket(partial: ReadPacket): { packet: ReadPacket & { metadata?: Record<string, string> }; timeout?: number } {

@@ -36,7 +36,16 @@ interface ConnectionState extends WsConnection {
   alive: boolean;
   paused: boolean;
   afterWrite: (err?: Error) => void;
+  /** The TCP/TLS socket under the WebSocket: replies written in one turn of the event loop are corked into one write. */
+  raw: Duplex;
+  corked: boolean;
+  corkedFrames: number;
+  uncork: () => void;
 }
+
+/** Patterns whose route is memoised (Nest's getRouteFromPattern throws and catches for every plain string). */
+const ROUTE_CACHE_LIMIT = 1000;
+const CORK_MAX_FRAMES = Number(process.env.WS_CORK_MAX ?? 16);
 
 type RequestHandling = Server & {
   handleRequest?: (ctx: WsContext, produce: () => Promise<unknown>, respond: (p: WritePacket) => void) => Promise<void>;
@@ -59,6 +68,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
   private closing = false;
   private suppressedLogs = 0;
   private lastProtocolLog = 0;
+  private readonly routes = new Map<string, string>();
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     void this.upgrade(request, socket, head).catch((err) => this.emitError(err));
 
@@ -176,10 +186,24 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
       if (auth === false) return refuse(401, 'Authentication failed');
     }
     if (this.closing || socket.destroyed) return refuse(503, 'The server is shutting down');
-    this.wss!.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, auth));
+    this.wss!.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, auth, socket));
   }
 
-  private accept(socket: WebSocket, request: IncomingMessage, auth: unknown): void {
+  /**
+   * Nest's route of a pattern string, memoised for patterns that have a handler: the base class
+   * runs `JSON.parse` on every incoming pattern and catches the SyntaxError of plain strings,
+   * which cost about a fifth of the server's CPU under load.
+   */
+  protected override getRouteFromPattern(pattern: string): string {
+    let route = this.routes.get(pattern);
+    if (route === undefined) {
+      route = super.getRouteFromPattern(pattern);
+      if (this.routes.size < ROUTE_CACHE_LIMIT && this.messageHandlers.has(route)) this.routes.set(pattern, route);
+    }
+    return route;
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage, auth: unknown, raw: Duplex): void {
     const conn: ConnectionState = {
       id: randomUUID(),
       socket,
@@ -192,6 +216,14 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
           conn.paused = false;
           socket.resume();
         }
+      },
+      raw,
+      corked: false,
+      corkedFrames: 0,
+      uncork: () => {
+        conn.corked = false;
+        conn.corkedFrames = 0;
+        raw.uncork();
       },
     };
     this.connections.add(conn);
@@ -273,7 +305,19 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
       this.logger.error(`Could not encode the reply to ${reply.id}: ${(err as Error).message}`);
       frame = codec.encode({ id: reply.id, err: { status: 'error', message: 'The reply could not be encoded' }, isDisposed: true });
     }
+    if (!conn.corked) {
+      // Frames stay separate WebSocket frames; only their TCP writes are batched (one writev
+      // per turn of the event loop instead of one per reply).
+      conn.corked = true;
+      conn.raw.cork();
+      setImmediate(conn.uncork);
+    }
     socket.send(frame, { binary: codec.binary }, conn.afterWrite);
+    if (++conn.corkedFrames >= CORK_MAX_FRAMES) {
+      conn.corkedFrames = 0;
+      conn.raw.uncork();
+      conn.raw.cork();
+    }
     if (socket.bufferedAmount > maxBufferedBytes) {
       this.protocolLog(conn, 1013, `peer does not read its replies (${socket.bufferedAmount} bytes queued)`);
       socket.terminate();

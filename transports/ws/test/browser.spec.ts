@@ -10,6 +10,7 @@ import { seen, TestController } from './handlers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const BUNDLE_DIR = fileURLToPath(new URL('../dist/browser/', import.meta.url));
+const MSGPACKR_UMD = fileURLToPath(import.meta.resolve('msgpackr').replace(/[^/]+$/, 'dist/index.js'));
 const available = existsSync(CHROMIUM);
 // Under CI the browser test must run (.ci/install-system.sh installs Chromium).
 const describeBrowser = available || process.env.CI === 'true' ? describe : describe.skip;
@@ -26,7 +27,11 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
   const server = createServer(async (req, res) => {
     if (req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/html' });
-      return res.end('<!doctype html><title>ws</title><script type="module">import * as lib from "/client/index.js"; window.lib = lib;</script>');
+      return res.end('<!doctype html><title>ws</title><script src="/vendor/msgpackr.js"></script><script type="module">import * as lib from "/client/index.js"; window.lib = lib;</script>');
+    }
+    if (req.url === '/vendor/msgpackr.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end(await readFile(MSGPACKR_UMD));
     }
     const name = req.url?.match(/^\/client\/([\w.-]+\.js)$/)?.[1];
     if (!name) return res.writeHead(404).end();
@@ -99,6 +104,26 @@ describeBrowser('WsBrowserClient in headless Chromium', () => {
     expect(errors.unknown).toMatchObject({ name: 'RemoteError', error: 'There is no matching message handler defined in the remote service.' });
     expect(errors.internal).toMatchObject({ error: { status: 'error', message: 'Internal server error' } });
     expect(errors.timeout).toMatchObject({ name: 'WsBrowserError', message: 'No reply to "slow" within 50 ms.' });
+  });
+
+  it('speaks MessagePack in binary frames when given a codec', async () => {
+    const binary = await startApp([TestController], { codec: 'msgpack' });
+    try {
+      const result = await page.evaluate(async (url) => {
+        const { Packr } = (window as unknown as { msgpackr: { Packr: new (o: object) => { pack(v: unknown): Uint8Array; unpack(b: Uint8Array): unknown } } }).msgpackr;
+        const packr = new Packr({ useRecords: false });
+        const codec = { binary: true, encode: (v: unknown) => packr.pack(v), decode: (d: string | ArrayBuffer) => packr.unpack(new Uint8Array(d as ArrayBuffer)) };
+        const client = new window.lib.WsBrowserClient({ url, codec });
+        try {
+          return { sum: await client.send('sum', [1, 2, 39]), echo: await client.send('echo', { text: 'ünï', list: [1.5, true, null] }) };
+        } finally {
+          client.close();
+        }
+      }, binary.url);
+      expect(result).toEqual({ sum: 42, echo: { text: 'ünï', list: [1.5, true, null] } });
+    } finally {
+      await binary.app.close();
+    }
   });
 
   it('reconnects after the server restarts', async () => {

@@ -1,6 +1,7 @@
 import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
 import { nestBenchClient } from '../nest-client.js';
 import { startNestServer } from '../nest-app.js';
+import { experimentOptions } from '../experiment.js';
 import type { TargetModule } from '../types.js';
 
 export const PROJECT_ID = 'nest-transports-bench';
@@ -13,6 +14,7 @@ export const target: TargetModule = {
       autoCreate: true,
       topic: `${env.ns}-requests`,
       subscription: `${env.ns}-sub`,
+      ...experimentOptions(),
     });
     const app = await startNestServer({ strategy }, env.onEvent);
     return { close: () => app.close() };

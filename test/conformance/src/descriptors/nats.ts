@@ -15,6 +15,7 @@ export const nats = defineTransport({
   differences: {
     'ev.competing-consumers': 'with the `queue` option (used here) servers share messages; without it every server gets every event (pub/sub)',
     'life.client-first': 'core NATS keeps nothing: a request sent before the server subscribes is dropped; only the client\'s own timeout ends it',
+    'ev.order': 'events emitted while the client is still connecting can be reordered (the first one may arrive last); ordered once connected, which is what ev.order checks (it awaits connect() first, for every transport)',
     'ctx.metadata': 'metadata travels as NATS headers (NatsRecordBuilder.setHeaders, NatsContext.getHeaders()), not as Nest packet metadata',
   },
   resolve: () => resolveBackend('nats'),

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { SQS_DEFAULT_MAX_MESSAGE_BYTES, SqsClient, SqsContext, SqsRecordBuilder, SqsServer } from '@nest-transports/sqs';
+import { resolveBackend } from '../backend.js';
+import { defineTransport, type RunEnv } from '../descriptor.js';
+
+const sqsConfig = (env: RunEnv, endpoint = env.url ?? 'http://127.0.0.1:4566'): SQSClientConfig => ({
+  endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+
+/**
+ * Ordering needs a FIFO queue on SQS (a standard queue orders on a best-effort basis only): ev.order
+ * runs on `<ns>.fifo`, where the client's default message group is the pattern. Every other
+ * scenario runs on a standard queue, where messages are handled side by side.
+ */
+const fifo = (env: RunEnv) => env.scenario === 'ev.order';
+const queueName = (env: RunEnv) => (fifo(env) ? `${env.ns}.fifo` : env.ns);
+
+/** Failed messages go to the run's dead-letter queue after this many receives (a safety net: no scenario fails that often). */
+const MAX_RECEIVE_COUNT = 10;
+
+/**
+ * The queues' visibility timeout (s). Short, because SQS hands a message to a long poll whose
+ * request was aborted (a server's close() aborts its open poll): that message stays invisible
+ * until the timeout (aws-sdk-js#2350). Long handlers are unaffected: the server extends visibility.
+ */
+const VISIBILITY_TIMEOUT = 5;
+
+export const sqs = defineTransport({
+  name: 'sqs',
+  kind: 'custom',
+  backend: 'Amazon SQS API (@nest-transports/sqs; a standard queue with a DLQ per run)',
+  capabilities: [
+    'requestResponse',
+    'events',
+    'streaming',
+    'objectPatterns',
+    'metadata',
+    'orderedEvents',
+    'redelivery',
+    'durable',
+    'gracefulClose',
+    'reconnect',
+    'competingConsumers',
+    'payloadLimit',
+  ],
+  differences: {
+    'ev.order':
+      'ordering holds on FIFO queues (per message group; the default group is the pattern): this scenario runs on a .fifo queue. A standard queue orders only on a best-effort basis',
+    'ev.fan-out': 'a queue hands each message to one consumer; fan-out to several services is SNS → one queue each, outside this transport (not claimed)',
+    'life.client-first': 'the request waits in the queue and is answered once a server polls it',
+    'del.durable':
+      'events wait in the queue (retention 4 days by default) while no server polls. The server that closed aborted its open long poll, and SQS hands the next message sent to that dead poll: it comes back only after the visibility timeout (5 s on these queues, 30 s by default), so one event arrives late',
+    'life.server-restart':
+      'a request sent right after the server closed can be taken by its aborted long poll and comes back after the visibility timeout; the client retries and is answered by the new server',
+    'del.redelivery': 'a failed handler leaves its message undeleted; it is visible again after retryDelaySeconds (0 here), then redriven to the DLQ after maxReceiveCount receives',
+    'ctx.metadata': 'metadata travels as SQS message attributes (SqsRecordBuilder.setMessageAttributes, SqsContext.getMessageAttributes()); Nest 12 packet metadata also reaches SqsContext.getMetadata()',
+    'rr.payload-too-large': 'body + attributes over maxMessageBytes (256 KiB, SQS default) fail on the client with PayloadTooLargeError before anything is sent',
+    'life.slow-reader': 'replies go through the client\'s reply queue, never a socket buffer (not claimed)',
+  },
+  resolve: () => resolveBackend('sqs'),
+  async prepare(env) {
+    const sqs = new SQSClient(sqsConfig(env));
+    try {
+      const isFifo = fifo(env);
+      const suffix = isFifo ? '.fifo' : '';
+      const fifoAttributes: Record<string, string> = isFifo ? { FifoQueue: 'true' } : {};
+      const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${env.ns}-dlq${suffix}`, Attributes: fifoAttributes }));
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: queueName(env),
+          Attributes: {
+            ...fifoAttributes,
+            VisibilityTimeout: String(VISIBILITY_TIMEOUT),
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: String(MAX_RECEIVE_COUNT) }),
+          },
+        }),
+      );
+    } finally {
+      sqs.destroy();
+    }
+  },
+  server: (env, codecs) => ({
+    strategy: new SqsServer({
+      queues: [queueName(env)],
+      sqs: sqsConfig(env),
+      // A short long-poll (close aborts it anyway) and an immediate retry, so redelivery scenarios are quick.
+      waitTimeSeconds: 1,
+      retryDelaySeconds: 0,
+      ...codecs,
+    }),
+  }),
+  client: (env, codecs) => new SqsClient({ queue: queueName(env), sqs: sqsConfig(env), ...codecs }),
+  unreachableClient: env =>
+    new SqsClient({ queue: env.ns, sqs: { ...sqsConfig(env, `http://127.0.0.1:${env.sparePort}`), maxAttempts: 1 } }),
+  clientFirst: 'queues',
+  payload: {
+    // Body + attributes must stay within 256 KiB: leave 2 KiB for the packet envelope and the attributes.
+    large: SQS_DEFAULT_MAX_MESSAGE_BYTES - 2 * 1024,
+    tooLarge: SQS_DEFAULT_MAX_MESSAGE_BYTES + 1024,
+    tooLargeError: /over the limit of 262144 bytes/,
+  },
+  checkContext(ctx, pattern) {
+    assert.ok(ctx instanceof SqsContext, 'SqsContext');
+    assert.equal(ctx.getPattern(), pattern);
+    assert.match(ctx.getQueueUrl(), /^https?:\/\//, 'getQueueUrl()');
+    assert.equal(typeof ctx.getMessage().MessageId, 'string', 'getMessage().MessageId');
+    assert.equal(typeof ctx.getMessage().ReceiptHandle, 'string', 'getMessage().ReceiptHandle');
+    assert.equal(ctx.getReceiveCount(), 1, 'getReceiveCount()');
+    assert.deepEqual(ctx.getMessageAttributes(), {}, 'no user attributes (the nest-* ones are hidden)');
+    assert.equal(ctx.getMessageGroupId(), undefined, 'no message group on a standard queue');
+  },
+  metadata: {
+    send: (_client, data, headers) => new SqsRecordBuilder(data).setMessageAttributes(headers).build(),
+    read(ctx) {
+      const attributes = (ctx as SqsContext).getMessageAttributes();
+      return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, String(value.StringValue)]));
+    },
+  },
+});

@@ -1,0 +1,4 @@
+import { describeConformance } from '../src/jest.js';
+import { pubsub } from '../src/descriptors/pubsub.js';
+
+await describeConformance(pubsub);
