@@ -208,16 +208,57 @@ async function formatLogDir(java: string, jarsDir: string, dir: string) {
 }
 
 /**
- * Creates topics ahead of use. Needed on KRaft brokers: a metadata request for a missing topic gets
- * UNKNOWN_TOPIC_OR_PARTITION while auto-creation runs, which KafkaJS 2.2 does not retry (it retries
- * only ZooKeeper's LEADER_NOT_AVAILABLE), so a consumer subscribing to a new topic fails.
+ * Creates topics ahead of use and waits until every partition has a leader. Needed on KRaft brokers:
+ * a metadata request for a missing topic gets UNKNOWN_TOPIC_OR_PARTITION while auto-creation runs,
+ * which KafkaJS 2.2 does not retry (it retries only ZooKeeper's LEADER_NOT_AVAILABLE), so a consumer
+ * subscribing to a new topic fails. For the same reason KafkaJS's own `waitForLeaders` fails now and
+ * then right after the creation; the wait here retries both errors, bounded by `timeoutMs`.
+ * A topic is a name (`numPartitions` partitions) or `{ topic, numPartitions }`; existing topics are kept.
  */
-export async function createKafkaTopics(brokers: string, topics: string[], numPartitions = 1): Promise<void> {
+export async function createKafkaTopics(
+  brokers: string,
+  topics: Array<string | { topic: string; numPartitions?: number }>,
+  numPartitions = 1,
+  timeoutMs = 15_000,
+): Promise<void> {
   const { Kafka, logLevel } = await import('kafkajs');
-  const admin = new Kafka({ clientId: 'nest-transports-backends', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const specs = topics.map((t) => (typeof t === 'string' ? { topic: t, numPartitions } : { numPartitions, ...t }));
+  const admin = new Kafka({
+    clientId: 'nest-transports-backends',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 50, retries: 10 },
+  }).admin();
   await admin.connect();
+  const deadline = Date.now() + timeoutMs;
+  const retriable = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
+  /** Runs `attempt` until it succeeds; retries KRaft's "not there yet" errors until the deadline. */
+  const settle = async <T>(what: string, attempt: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (err) {
+        const type = (err as { type?: string }).type;
+        if (!type || !retriable.has(type)) throw err;
+        if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs} ms: ${(err as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true });
+    await admin.createTopics({ topics: specs, waitForLeaders: false, timeout: timeoutMs });
+    // A leader in the metadata is not enough on KRaft: the broker applies new partitions
+    // asynchronously and answers NOT_LEADER_OR_FOLLOWER (KafkaJS: NOT_LEADER_FOR_PARTITION) to Produce and ListOffsets until it has, and
+    // KafkaJS's producer then retries each send on its own (with jitter: concurrent sends get
+    // reordered). ListOffsets succeeds only once every partition is served.
+    await Promise.all(
+      specs.map((spec) =>
+        settle(`topic ${spec.topic}`, async () => {
+          const offsets = await admin.fetchTopicOffsets(spec.topic);
+          if (offsets.length < spec.numPartitions) throw Object.assign(new Error(`${offsets.length}/${spec.numPartitions} partitions`), { type: 'LEADER_NOT_AVAILABLE' });
+        }),
+      ),
+    );
   } finally {
     await admin.disconnect();
   }

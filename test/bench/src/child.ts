@@ -2,6 +2,7 @@
  * A benchmark process: `node child.js server` or `node child.js client`, driven over IPC by the
  * CLI (commands `{ id, cmd, args }`, answers `{ id, result }` or `{ id, error }`).
  */
+import { Logger } from '@nestjs/common';
 import { epochMs } from './clock.js';
 import { LatencyHistogram } from './histogram.js';
 import { findTarget } from './registry.js';
@@ -12,6 +13,8 @@ import { eventRound, requestRound, type RoundLimits } from './workloads.js';
 type Command = { id: number; cmd: string; args: Record<string, any> };
 
 const role = process.argv[2];
+// Clients log their connections at LOG level; the harness's output is its progress and table.
+Logger.overrideLogger(['error']);
 const rss = new RssSampler();
 let server: RunningServer | undefined;
 let client: BenchClient | undefined;
@@ -74,6 +77,11 @@ const commands: Record<string, (args: Record<string, any>) => Promise<unknown>> 
     return {};
   },
   rss: async () => rss.read(),
+  /** CPU time used by this process so far, in µs (user + system). */
+  cpu: async () => {
+    const usage = process.cpuUsage();
+    return { us: usage.user + usage.system };
+  },
   async gc() {
     (globalThis as { gc?: () => void }).gc?.();
     return rss.read();

@@ -34,7 +34,7 @@ export class BenchProcess {
   static async start(role: 'server' | 'client', env: Record<string, string | undefined>): Promise<BenchProcess> {
     // BENCH_CPU_PROF=DIR: profile both processes (node --cpu-prof), one .cpuprofile per process.
     const profileDir = process.env.BENCH_CPU_PROF;
-    const execArgv = ['--disable-warning=NodeVersionSupportWarning'];
+    const execArgv: string[] = [];
     if (profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}-${Date.now()}.cpuprofile`);
     const child = fork(CHILD, [role], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const proc = new BenchProcess(role, child);

@@ -29,7 +29,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** The table printed at the end of a run. */
 export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
-  const header = ['name', 'kind', 'workload', 'in flight', 'msg/s', 'p50 ms', 'p99 ms', 'RSS srv/cli MB', '× baseline', 'note'];
+  const header = ['name', 'kind', 'workload', 'in flight', 'msg/s', 'p50 ms', 'p99 ms', 'RSS srv/cli MB', 'CPU µs/msg srv/cli', '× baseline', 'note'];
   const body = rows.map((r) => [
     r.name,
     r.kind,
@@ -39,6 +39,7 @@ export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     `${Math.round(r.rssMb)}/${Math.round(r.clientRssMb ?? 0)}`,
+    `${(r.serverCpuUs ?? 0).toFixed(1)}/${(r.clientCpuUs ?? 0).toFixed(1)}`,
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}× ${r.baseline}` : '',
     r.note ?? '',
   ]);

@@ -7,6 +7,13 @@ import type { EventRound, RequestRound, RoundLimits } from './workloads.js';
 
 export type Progress = (line: string) => void;
 
+/** Environment of every benchmark process: nothing leaves loopback, no SDK nagging on stderr. */
+export const CHILD_ENV = {
+  METADATA_SERVER_DETECTION: 'none',
+  GOOGLE_CLOUD_PROJECT: 'nest-transports-bench',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
 interface Measured {
   messages: number;
   throughputPerSec: number;
@@ -33,7 +40,7 @@ export async function runTarget(spec: TargetSpec, plan: Plan, progress: Progress
     backendEnv = backend.env ?? {};
   }
   const ns = `bench-${process.pid}-${spec.name}`.replace(/[^A-Za-z0-9-]/g, '-');
-  const env = { ...backendEnv, METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: 'nest-transports-bench' };
+  const env = { ...backendEnv, ...CHILD_ENV };
   let server: BenchProcess | undefined;
   let client: BenchProcess | undefined;
   try {
@@ -65,13 +72,17 @@ async function measureWorkload(spec: TargetSpec, workload: WorkloadPlan, plan: P
   progress(`${label}: warm-up`);
   await once(limits(plan.warmupMs, 0.3));
   await Promise.all([server.call('rss-reset'), client.call('rss-reset')]);
+  const cpuBefore = await Promise.all([server.call('cpu'), client.call('cpu')]);
   const results: Measured[] = [];
   for (let r = 1; r <= plan.rounds; r++) {
     const result = await once(limits(plan.roundMs));
     results.push(result);
     progress(`${label}: round ${r}/${plan.rounds} ${Math.round(result.throughputPerSec).toLocaleString('en-US')}/s p99 ${result.p99Ms.toFixed(2)} ms`);
   }
+  const cpuAfter = await Promise.all([server.call('cpu'), client.call('cpu')]);
   const [serverRss, clientRss] = await Promise.all([server.call('rss'), client.call('rss')]);
+  const handled = Math.max(1, results.reduce((sum, r) => sum + r.messages, 0));
+  const cpuPerMessage = (i: number) => round((cpuAfter[i].us - cpuBefore[i].us) / handled, 1);
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
   const lost = results.reduce((sum, r) => sum + r.lost, 0);
   const notes = [spec.note, errors ? `${errors} errors (${results.find((r) => r.firstError)?.firstError})` : '', lost ? `${lost} events lost or late` : ''].filter(Boolean);
@@ -87,6 +98,8 @@ async function measureWorkload(spec: TargetSpec, workload: WorkloadPlan, plan: P
     p99Ms: round(median(results.map((r) => r.p99Ms)), 3),
     rssMb: round(serverRss.peakMb, 1),
     clientRssMb: round(clientRss.peakMb, 1),
+    serverCpuUs: cpuPerMessage(0),
+    clientCpuUs: cpuPerMessage(1),
     ...(sendRates.length && { sendPerSec: Math.round(median(sendRates)) }),
     rounds: results.length,
     ...(notes.length && { note: notes.join('; ') }),

@@ -1,5 +1,5 @@
 import { BenchProcess } from './proc.js';
-import type { Progress } from './runner.js';
+import { CHILD_ENV, type Progress } from './runner.js';
 import { round } from './stats.js';
 import type { RequestRound } from './workloads.js';
 
@@ -26,12 +26,12 @@ export async function runSoak(total: number, progress: Progress): Promise<SoakRe
   const chunks = 20;
   const chunk = Math.ceil(total / chunks);
   const settleAfter = Math.ceil(chunks / 5);
-  const server = await BenchProcess.start('server', {});
+  const server = await BenchProcess.start('server', CHILD_ENV);
   let client: BenchProcess | undefined;
   try {
     const ns = `bench-${process.pid}-soak`;
     const info = await server.call('start', { target: 'ws', ns });
-    client = await BenchProcess.start('client', {});
+    client = await BenchProcess.start('client', CHILD_ENV);
     await client.call('start', { target: 'ws', ns, info });
     const samples: SoakReport['samples'] = [];
     let done = 0;

@@ -22,6 +22,9 @@ export interface ResultRow {
   ratio?: number;
   /** Events only: rate at which the client's emits completed (sent), end-to-end is throughputPerSec. */
   sendPerSec?: number;
+  /** CPU time per message in the server and client processes (µs), over the measured rounds: steadier than wall-clock figures on a busy machine. */
+  serverCpuUs?: number;
+  clientCpuUs?: number;
   rounds?: number;
   note?: string;
 }

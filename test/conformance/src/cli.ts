@@ -10,6 +10,9 @@ import { buildReport, claimedFailures, markdownReport, textMatrix } from './repo
 import { runTransport, type TransportReport } from './runner.js';
 import { scenarios } from './scenarios/index.js';
 
+// Google client libraries must not probe the cloud metadata server: the suite talks to loopback only.
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
 const USAGE = `usage: nest-conformance [transport-name | ./descriptor.js ...] [--only=scenario-prefix] [--probe]
 
 With no argument, runs every descriptor of the project. A path loads a descriptor module

@@ -105,6 +105,11 @@ export interface TransportDescriptor {
   };
   /** Base codecs that the ser.custom scenario wraps (default: Nest's identity/incoming ones). */
   codecs?: {
+    /**
+     * What Nest hands the serializers: the whole packet (default), or only its payload — Kafka's
+     * client serializes a request's `data` and its server a reply's `response` (into a Kafka message).
+     */
+    serializes?: 'packet' | 'payload';
     clientSerializer(): Serializer;
     clientDeserializer(): Deserializer;
     serverSerializer(): Serializer;
@@ -127,6 +132,13 @@ export interface TransportDescriptor {
    * tolerated instead of failing the scenario. Every other stray error fails it.
    */
   knownStrayErrors?: RegExp[];
+  /**
+   * How a top-level payload or reply value arrives on the other side with the transport's default
+   * codecs, where that is not a JSON round trip (Kafka: numbers and booleans arrive as strings).
+   * Scenarios assert against `rig.wire(expected)`: exact values still, the transport's documented
+   * ones. Nested values are never touched. State it in `differences`.
+   */
+  wire?(value: unknown): unknown;
   /** Adapts every handler's data and result to the transport's wire types (gRPC envelopes). */
   adaptHandler?(handle: (data: any, ctx: any) => unknown): (data: any, ctx: any) => unknown;
   /**

@@ -63,6 +63,11 @@ export class Rig {
     return `${this.env.ns}.${name}`;
   }
 
+  /** `value` as the transport delivers it (its documented `wire` mapping; unchanged by default). */
+  wire<T>(value: T): unknown {
+    return this.transport.wire ? this.transport.wire(value) : value;
+  }
+
   /** Detecting a duplicate needs a quiet period after the expected messages arrived: nothing else signals it. */
   settle(ms = 250): Promise<void> {
     return new Promise(resolve => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@ import { BrokeredClient, type Codec, ConnectionClosedError, describeError, Reply
 import { PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, PubSubAttributes } from './constants.js';
 import { PubSubAdmin } from './admin.js';
 import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
-import { PUBSUB_DEFAULTS, type PubSubClientOptions, validateClientOptions } from './options.js';
+import { PUBSUB_DEFAULTS, type PubSubClientOptions, validateClientOptions, pubSubConfig } from './options.js';
 import { type PubSubRecordOptions, unwrapRecord } from './record.js';
 
 /** Events of the reply subscription, for `client.on()`. */
@@ -150,7 +150,7 @@ export class PubSubClient extends BrokeredClient {
 
   private async open(): Promise<void> {
     this.ownsClient = !this.options.client;
-    this.pubsub = this.options.client ?? new PubSub(this.options.clientConfig);
+    this.pubsub = this.options.client ?? new PubSub(pubSubConfig(this.options.clientConfig));
     const admin = this.admin();
     if (typeof this.options.topic === 'string') {
       await admin.ensureTopic(this.options.topic, this.options.autoCreate ?? PUBSUB_DEFAULTS.autoCreate);

@@ -201,3 +201,13 @@ export function subscriptionSpecs(options: PubSubServerOptions): PubSubSubscript
   const list = [...(options.subscription !== undefined ? [options.subscription] : []), ...(options.subscriptions ?? [])];
   return list.map((entry) => (typeof entry === 'string' ? { name: entry } : entry));
 }
+
+/**
+ * The `PubSub` config the transport creates its client with. Against an emulator (emulatorMode,
+ * or PUBSUB_EMULATOR_HOST) the auth library would still probe the GCE metadata server for the
+ * universe domain; naming it keeps every call on the emulator's address.
+ */
+export function pubSubConfig(config: ClientConfig | undefined): ClientConfig | undefined {
+  const emulated = config?.emulatorMode || Boolean(process.env.PUBSUB_EMULATOR_HOST);
+  return emulated && !config?.universeDomain ? { ...config, universeDomain: 'googleapis.com' } : config;
+}

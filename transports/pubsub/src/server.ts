@@ -13,7 +13,7 @@ import {
 import { PUBSUB_TRANSPORT } from './constants.js';
 import type { PubSubAckControl } from './context.js';
 import { PubSubAdmin } from './admin.js';
-import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec, subscriptionSpecs, validateServerOptions } from './options.js';
+import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec, subscriptionSpecs, validateServerOptions, pubSubConfig } from './options.js';
 import { type PubSubOutcome, PubSubProcessing, type PubSubSource } from './processing.js';
 import { type PubSubPushResult, parsePushRequest } from './push.js';
 import { ReplyPublisher } from './replies.js';
@@ -119,7 +119,7 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
   private prepareProcessing(): PubSubProcessing {
     if (this.processing) return this.processing;
     const ownsClient = !this.options.client;
-    const pubsub = this.options.client ?? new PubSub(this.options.clientConfig);
+    const pubsub = this.options.client ?? new PubSub(pubSubConfig(this.options.clientConfig));
     this.pubsub = pubsub;
     this.replies = new ReplyPublisher(pubsub, this.options.replyPublishOptions);
     this.processing = new PubSubProcessing({

@@ -18,8 +18,6 @@ import { WsRecord } from './record.js';
 
 export type WsClientStatus = TransportStatus;
 
-const CLIENT_CORK_MAX = Number(process.env.WS_CLIENT_CORK_MAX ?? 1e9);
-
 export type WsClientEvents = {
   open: () => void;
   close: (code: number, reason: string) => void;
@@ -46,11 +44,9 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
   private loggedBadFrame = false;
   /** The TCP/TLS socket corked until the end of this turn of the event loop, if any. */
   private corked: Duplex | null = null;
-  private corkedFrames = 0;
   private readonly uncork = () => {
     const raw = this.corked;
     this.corked = null;
-    this.corkedFrames = 0;
     raw?.uncork();
   };
 
@@ -160,11 +156,6 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
       setImmediate(this.uncork);
     }
     socket.send(frame, { binary: this.options.codec.binary }, callback);
-    if (raw && raw === this.corked && ++this.corkedFrames >= CLIENT_CORK_MAX) {
-      this.corkedFrames = 0;
-      raw.uncork();
-      raw.cork();
-    }
   }
 
   private toWirePacket(partial: ReadPacket): { packet: ReadPacket & { metadata?: Record<string, string> }; timeout?: number } {

@@ -45,7 +45,11 @@ interface ConnectionState extends WsConnection {
 
 /** Patterns whose route is memoised (Nest's getRouteFromPattern throws and catches for every plain string). */
 const ROUTE_CACHE_LIMIT = 1000;
-const CORK_MAX_FRAMES = Number(process.env.WS_CORK_MAX ?? 16);
+/**
+ * Replies corked at most before they are flushed: the client starts on the first ones while the
+ * server produces the rest (both cores busy), at the cost of one more write per 16 replies.
+ */
+const CORK_MAX_FRAMES = 16;
 
 type RequestHandling = Server & {
   handleRequest?: (ctx: WsContext, produce: () => Promise<unknown>, respond: (p: WritePacket) => void) => Promise<void>;

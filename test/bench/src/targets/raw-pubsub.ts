@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import type { BenchPayload, TargetModule } from '../types.js';
-import { PROJECT_ID } from './pubsub.js';
+import { emulatorConfig } from './pubsub.js';
 
 /**
  * Baseline: raw `@google-cloud/pubsub` against the same emulator. Requests and events go to one
@@ -11,7 +11,7 @@ import { PROJECT_ID } from './pubsub.js';
  */
 export const target: TargetModule = {
   async startServer(env) {
-    const pubsub = new PubSub({ projectId: PROJECT_ID });
+    const pubsub = new PubSub(emulatorConfig(env.url));
     const [topic] = await pubsub.createTopic(`${env.ns}-requests`);
     const [subscription] = await topic.createSubscription(`${env.ns}-sub`);
     subscription.setOptions({ flowControl: { maxMessages: 100 } });
@@ -43,7 +43,7 @@ export const target: TargetModule = {
     };
   },
   async startClient(env) {
-    const pubsub = new PubSub({ projectId: PROJECT_ID });
+    const pubsub = new PubSub(emulatorConfig(env.url));
     const topic = pubsub.topic(`${env.ns}-requests`);
     const replyName = `${env.ns}-replies-${randomUUID().slice(0, 8)}`;
     const [replyTopic] = await pubsub.createTopic(replyName);

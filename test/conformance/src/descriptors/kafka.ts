@@ -1,26 +1,80 @@
 import assert from 'node:assert/strict';
-import { ClientKafka, KafkaContext, Transport } from '@nestjs/microservices';
+import {
+  ClientKafka,
+  KafkaContext,
+  KafkaRequestDeserializer,
+  KafkaResponseDeserializer,
+  Transport,
+} from '@nestjs/microservices';
+import { KafkaRequestSerializer } from '@nestjs/microservices/serializers/kafka-request.serializer.js';
 import { logLevel } from 'kafkajs';
-import { createKafkaTopics, resolveBackend } from '../backend.js';
+import { createKafkaTopics, offeredHere, resolveBackend } from '../backend.js';
 import { defineTransport, type CodecOverrides, type RunEnv } from '../descriptor.js';
 
-/** The handler names scenarios use: ClientKafka must subscribe to their reply topics before it connects. */
+/** The handler names scenarios send requests to: ClientKafka must subscribe to their reply topics before it connects. */
 const REPLY_NAMES = ['sum', 'echo', 'double', 'length', 'count', 'none', 'refuse', 'crash', 'slow', 'whoami', 'headers', 'ping', 'missing'];
 
-/** Event topics the scenarios emit to (topics are created up front: the server subscribes before anyone produces). */
-const EVENT_NAMES = ['created', 'known', 'unknown', 'sync', 'async', 'ok', 'seq', 'job', 'news', 'stored'];
+/** Event topics the scenarios emit to. */
+const EVENT_NAMES = ['created', 'known', 'unknown', 'sync', 'async', 'ok', 'seq', 'news', 'stored'];
 
-const client = (env: RunEnv, extra: Record<string, unknown> = {}) => ({
+/** Topics with more than one partition: the servers of one consumer group share them (ev.competing-consumers). */
+const PARTITIONED = { job: 2 };
+
+/**
+ * What a value looks like after Nest's Kafka codecs: KafkaRequestSerializer sends numbers and booleans
+ * as their text, and KafkaParser JSON-parses only text that starts with `{` or `[` (and hands text
+ * starting with a zero byte over as a Buffer). Objects and arrays are JSON, so nested values keep their types.
+ */
+export function kafkaWire(value: unknown): unknown {
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string' && value.startsWith('\u0000')) return Buffer.from(value);
+  if (typeof value === 'string' && (value.startsWith('{') || value.startsWith('['))) {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+const debug = Boolean(process.env.CONFORMANCE_KAFKA_DEBUG);
+
+const kafkaClientConfig = (env: RunEnv, extra: Record<string, unknown> = {}) => ({
   clientId: env.ns,
   brokers: [env.url ?? '127.0.0.1:9092'],
-  logLevel: logLevel.NOTHING,
+  logLevel: debug ? logLevel.WARN : logLevel.NOTHING,
+  // CONFORMANCE_KAFKA_DEBUG=1 prints KafkaJS's warnings and errors (Nest's own logger is off in the suite).
+  ...(debug ? { logCreator: () => (e: any) => console.error(`[kafkajs ${env.ns} ${e.namespace}] ${e.log.message} ${e.log.error ?? ''}`) } : {}),
+  retry: { initialRetryTime: 100, retries: 5 },
   ...extra,
 });
 
+/**
+ * Consumer settings for the suite's short-lived groups: a fetch returns after at most 100 ms (KafkaJS
+ * waits up to 5 s, and close() waits for the fetch in progress), heartbeats every 250 ms so that a
+ * rebalance is noticed at once, and a failed message is retried after 100 ms instead of 300.
+ */
+const consumerConfig = (groupId: string) => ({
+  groupId,
+  sessionTimeout: 6_000,
+  heartbeatInterval: 250,
+  rebalanceTimeout: 5_000,
+  maxWaitTimeInMs: 100,
+  retry: { initialRetryTime: 100, retries: 3 },
+});
+
+let clients = 0;
+
 function kafkaClient(env: RunEnv, codecs?: CodecOverrides, brokers?: string): ClientKafka {
+  // Every client instance needs a consumer group of its own: two clients in one group split the
+  // reply topics' partitions, and the one without a partition cannot send.
+  const id = `${env.ns}-c${++clients}`;
   const c = new ClientKafka({
-    client: client(env, brokers ? { brokers: [brokers], retry: { retries: 0 }, connectionTimeout: 1_000 } : {}),
-    consumer: { groupId: `${env.ns}-client`, allowAutoTopicCreation: true },
+    client: kafkaClientConfig(env, { clientId: id, ...(brokers ? { brokers: [brokers], retry: { retries: 0 }, connectionTimeout: 1_000 } : {}) }),
+    consumer: consumerConfig(id),
+    // A new group starts at the end of the reply topic; a reply written before its first fetch would be skipped.
+    subscribe: { fromBeginning: true },
     ...codecs,
   });
   for (const name of REPLY_NAMES) c.subscribeToResponseOf(`${env.ns}.${name}`);
@@ -30,30 +84,57 @@ function kafkaClient(env: RunEnv, codecs?: CodecOverrides, brokers?: string): Cl
 export const kafka = defineTransport({
   name: 'kafka',
   kind: 'builtin',
-  backend: 'Apache Kafka (KafkaJS), one partition per topic',
-  capabilities: ['requestResponse', 'events', 'streaming', 'orderedEvents', 'durable', 'metadata'],
+  backend: 'Apache Kafka (KafkaJS 2.2), topics created per scenario',
+  capabilities: ['requestResponse', 'events', 'metadata', 'durable', 'redelivery', 'gracefulClose', 'reconnect', 'competingConsumers', 'payloadLimit'],
   differences: {
+    'rr.basic':
+      'numbers and booleans arrive as strings, requests and replies alike (`6` → `"6"`): KafkaRequestSerializer sends them as text and KafkaParser JSON-parses only values starting with `{` or `[`; objects and arrays keep their types',
+    'rr.payload-types': 'scalars arrive as strings (see rr.basic); a string that starts with `{` or `[` and holds JSON arrives parsed',
+    'rr.object-pattern':
+      'not claimed: Nest turns an object pattern into its JSON text, which is not a legal Kafka topic name (only letters, digits, `.`, `_`, `-`), so the broker refuses it',
+    'rr.stream':
+      'not claimed: values arrive in order, but the end of a stream is a message with a null value that KafkaResponseDeserializer hands out as a response, so an empty Observable yields one `null` and a stream that completes after its last value was sent ends with an extra `null`',
+    'rr.no-handler':
+      'the server subscribes only to topics it has handlers for, so a request to another pattern waits in its topic unanswered until the client gives up; there is no "no matching message handler" error',
+    'rr.timeout':
+      'n/a: KafkaJS fetches again only after every message of the previous fetch is handled (one fetcher per broker), so a handler that does not finish holds up every request to that server; the next request is answered once the slow handler returns',
+    'rr.payload-too-large': "the broker's message.max.bytes (1 MiB by default) is the limit: the producer's send fails with MESSAGE_TOO_LARGE",
+    'ev.order':
+      'not claimed: the broker keeps the order of a partition, but KafkaJS reorders concurrent send() calls — of a burst of emits not awaited one by one, the last overtakes the one before it (every time: its topic lock resumes the next waiter through a longer promise chain than the last caller takes); emits awaited one at a time keep their order',
+    'ev.competing-consumers': 'servers of one consumer group share the partitions of a topic (the suite creates `job` with 2 partitions); never more servers than partitions',
+    'ev.fan-out': 'not claimed: every server of the app uses one consumer group (`<groupId>-server`), so they compete; fan-out needs a group per server',
+    'ev.handler-throws': 'a throwing event handler fails the message, which KafkaJS retries in place (see del.redelivery): the other topics are served on',
+    'del.redelivery':
+      "an event handler's error reaches KafkaJS (Nest ≥ 12), which retries the message in place after a backoff and restarts the consumer once its retries are used up: the partition waits behind a message that always fails (no dead-letter topic)",
+    'del.durable':
+      "events stay in the topic; a consumer group reads a topic it has no offset for from the beginning only with subscribe.fromBeginning (the suite sets it): with KafkaJS's default, events emitted before the group first consumed the topic are skipped",
     'life.client-first': 'the request waits in its topic and is answered once the server has joined its consumer group',
-    'del.durable': 'events are kept in the topic; a new consumer group reads them from the beginning (subscribe.fromBeginning)',
-    'ev.competing-consumers': 'servers of one consumer group share partitions: with one partition per topic (this broker) a single server takes all (not claimed)',
-    'ctx.metadata': 'metadata travels as Kafka headers (KafkaContext.getMessage().headers)',
+    'life.graceful-close': 'close() waits for the message being handled; messages of one partition are handled one at a time, and the rest of a fetched batch is left for the next consumer',
+    'ctx.metadata': 'metadata travels as Kafka headers: send a Kafka message `{ value, headers }`, read KafkaContext.getMessage().headers (values as strings)',
+    'ser.custom': "Kafka's serializers get the payload (a request's data, a reply's response) and return a Kafka message, not the packet",
+    'setup':
+      'ClientKafka needs subscribeToResponseOf(pattern) for every pattern it sends to before it connects, its own consumer group per instance, and existing topics: on KRaft a consumer cannot subscribe to a missing topic (KafkaJS does not retry UNKNOWN_TOPIC_OR_PARTITION), so the suite creates every topic, `<pattern>.reply` included, before each scenario',
   },
-  // Work in progress: against the Maven-started broker the row is not green yet (the broker stops answering
-  // after the first scenario), so the suite only runs Kafka when asked to.
-  resolve: async () =>
-    process.env.CONFORMANCE_KAFKA === '1'
-      ? resolveBackend('kafka')
-      : { available: false, reason: 'the Kafka row is not green yet (replies arrive as strings, the broker stops answering after a few scenarios): run it with CONFORMANCE_KAFKA=1' },
-  requiredInCi: env => env.CONFORMANCE_KAFKA === '1',
+  notApplicable: {
+    'rr.timeout':
+      'a handler that does not finish holds up every request to its server (KafkaJS fetches again only once the previous fetch is handled), so "the server serves the next request" cannot hold while the slow handler runs',
+  },
+  resolve: () => resolveBackend('kafka'),
+  // Wherever a broker is given, or Java and Maven can start one, CI must run the Kafka row.
+  requiredInCi: env => Boolean(env.KAFKA_BROKERS) || Boolean(offeredHere('kafka')),
   async prepare(env) {
-    const topics = [...REPLY_NAMES.flatMap(n => [`${env.ns}.${n}`, `${env.ns}.${n}.reply`]), ...EVENT_NAMES.map(n => `${env.ns}.${n}`)];
+    const topics = [
+      ...REPLY_NAMES.flatMap(n => [`${env.ns}.${n}`, `${env.ns}.${n}.reply`]),
+      ...EVENT_NAMES.map(n => `${env.ns}.${n}`),
+      ...Object.entries(PARTITIONED).map(([n, numPartitions]) => ({ topic: `${env.ns}.${n}`, numPartitions })),
+    ];
     await createKafkaTopics(env.url ?? '127.0.0.1:9092', topics);
   },
   server: (env, codecs) => ({
     transport: Transport.KAFKA,
     options: {
-      client: client(env),
-      consumer: { groupId: env.ns, allowAutoTopicCreation: true },
+      client: kafkaClientConfig(env),
+      consumer: consumerConfig(env.ns),
       subscribe: { fromBeginning: true },
       ...codecs,
     },
@@ -61,12 +142,18 @@ export const kafka = defineTransport({
   client: (env, codecs) => kafkaClient(env, codecs),
   unreachableClient: env => kafkaClient(env, undefined, `127.0.0.1:${env.sparePort}`),
   clientFirst: 'queues',
-  payload: { large: 512 * 1024 },
-  timeoutMs: 40_000,
+  noHandler: { behaviour: 'unanswered' },
+  payload: { large: 900 * 1024, tooLarge: 2 * 1024 * 1024, tooLargeError: /larger than the max message size/ },
+  timeoutMs: 30_000,
+  wire: kafkaWire,
   checkContext(ctx, pattern) {
     assert.ok(ctx instanceof KafkaContext, 'KafkaContext');
-    assert.equal(ctx.getTopic(), pattern);
-    assert.equal(typeof ctx.getPartition(), 'number');
+    assert.equal(ctx.getTopic(), pattern, 'getTopic()');
+    assert.equal(ctx.getPartition(), 0, 'getPartition()');
+    assert.equal(typeof ctx.getMessage().offset, 'string', 'getMessage().offset');
+    assert.equal(typeof ctx.getHeartbeat(), 'function', 'getHeartbeat()');
+    assert.ok(ctx.getConsumer(), 'getConsumer()');
+    assert.ok(ctx.getProducer(), 'getProducer()');
   },
   metadata: {
     send: (_client, data, headers) => ({ value: data, headers }),
@@ -74,5 +161,12 @@ export const kafka = defineTransport({
       const h = (ctx as KafkaContext).getMessage().headers ?? {};
       return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, String(v)]));
     },
+  },
+  codecs: {
+    serializes: 'payload',
+    clientSerializer: () => new KafkaRequestSerializer(),
+    clientDeserializer: () => new KafkaResponseDeserializer(),
+    serverSerializer: () => new KafkaRequestSerializer(),
+    serverDeserializer: () => new KafkaRequestDeserializer(),
   },
 });

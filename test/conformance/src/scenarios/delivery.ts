@@ -49,7 +49,7 @@ export const delivery: Scenario[] = [
       const got: number[] = [];
       await rig.server([onEvent(rig.p('stored'), (n: number) => void got.push(n))]);
       await until(() => got.length >= count, 15_000, () => `stored events handled (got ${got.length})`);
-      assert.deepEqual([...new Set(got)].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i));
+      assert.deepEqual([...new Set(got)].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => rig.wire(i)));
     },
   },
   {

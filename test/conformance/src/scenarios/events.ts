@@ -46,7 +46,7 @@ export const events: Scenario[] = [
       await sent(client.emit(rig.p('unknown'), 1));
       await sent(client.emit(rig.p('known'), 2));
       await until(() => got.length >= 1, 5_000, 'next event handled');
-      assert.deepEqual(got, [2]);
+      assert.deepEqual(got, [rig.wire(2)]);
     },
   },
   {
@@ -69,7 +69,7 @@ export const events: Scenario[] = [
       await sent(client.emit(rig.p('async'), 2));
       await sent(client.emit(rig.p('ok'), 3));
       await until(() => got.length >= 1, 5_000, 'event after failures handled');
-      assert.deepEqual(got, [3]);
+      assert.deepEqual(got, [rig.wire(3)]);
     },
   },
   {
@@ -84,7 +84,7 @@ export const events: Scenario[] = [
       await withTimeout(client.connect(), 5_000, 'client connect');
       await Promise.all(Array.from({ length: count }, (_, i) => sent(client.emit(rig.p('seq'), i))));
       await until(() => got.length >= count, 10_000, () => `${count} events handled (got ${got.length})`);
-      const firstOutOfOrder = got.findIndex((n, i) => n !== i);
+      const firstOutOfOrder = got.findIndex((n, i) => n !== rig.wire(i));
       assert.equal(firstOutOfOrder, -1, `out of order from index ${firstOutOfOrder}: ${got.slice(Math.max(0, firstOutOfOrder - 2), firstOutOfOrder + 8)}`);
     },
   },
@@ -101,7 +101,7 @@ export const events: Scenario[] = [
       await until(() => byServer[0].length + byServer[1].length >= count, 10_000, 'all events handled');
       await rig.settle();
       const all = [...byServer[0], ...byServer[1]].sort((a, b) => a - b);
-      assert.deepEqual(all, Array.from({ length: count }, (_, i) => i), 'each event handled exactly once');
+      assert.deepEqual(all, Array.from({ length: count }, (_, i) => rig.wire(i)), 'each event handled exactly once');
       assert.ok(byServer[0].length > 0 && byServer[1].length > 0, `both servers took work (${byServer[0].length}/${byServer[1].length})`);
     },
   },
@@ -117,7 +117,7 @@ export const events: Scenario[] = [
       for (let i = 0; i < count; i++) await sent(client.emit(rig.p('news'), i));
       await until(() => byServer.every(s => s.length >= count), 10_000, 'every server got every event');
       await rig.settle();
-      for (const seen of byServer) assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i));
+      for (const seen of byServer) assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => rig.wire(i)));
     },
   },
 ];

@@ -75,14 +75,14 @@ export const lifecycle: Scenario[] = [
         const early = request(client, rig.p('sum'), [2, 3], 15_000);
         await delay(200); // let the request reach the broker before anyone consumes
         await rig.listen(app);
-        assert.equal(await early, 5, 'queued request answered once the server is up');
+        assert.equal(await early, rig.wire(5), 'queued request answered once the server is up');
         return;
       }
       const err = await errorOf(client.send(rig.p('sum'), [2, 3]).pipe(timeout(behaviour === 'drops' ? 1_000 : 5_000)), 10_000, 'early request');
       if (behaviour === 'drops') assert.equal(err?.name, 'TimeoutError', `dropped, so only the client's timeout ends it (got ${errorText(err)})`);
       else assert.notEqual(err?.name, 'TimeoutError', 'fails fast with an error, not by timing out');
       await rig.listen(app);
-      assert.equal(await eventually(() => request(client, rig.p('sum'), [2, 3], 1_000), 10_000, 'request after listen'), 5);
+      assert.equal(await eventually(() => request(client, rig.p('sum'), [2, 3], 1_000), 10_000, 'request after listen'), rig.wire(5));
     },
   },
   {
@@ -92,9 +92,9 @@ export const lifecycle: Scenario[] = [
     async run(rig) {
       await rig.server([onMessage(rig.p('sum'), sum)]);
       const client = rig.client();
-      assert.equal(await request(client, rig.p('sum'), [1, 2]), 3);
+      assert.equal(await request(client, rig.p('sum'), [1, 2]), rig.wire(3));
       await withTimeout(Promise.resolve(client.close()), 5_000, 'client close');
-      assert.equal(await request(client, rig.p('sum'), [3, 4]), 7, 'the closed client connects again');
+      assert.equal(await request(client, rig.p('sum'), [3, 4]), rig.wire(7), 'the closed client connects again');
     },
   },
   {
@@ -105,10 +105,10 @@ export const lifecycle: Scenario[] = [
     async run(rig) {
       const first = await rig.server([onMessage(rig.p('sum'), sum)]);
       const client = rig.client();
-      assert.equal(await request(client, rig.p('sum'), [1, 1]), 2);
+      assert.equal(await request(client, rig.p('sum'), [1, 1]), rig.wire(2));
       await rig.closeServer(first);
       await rig.server([onMessage(rig.p('sum'), (n: number[]) => sum(n) * 10)]);
-      assert.equal(await eventually(() => request(client, rig.p('sum'), [1, 1], 1_000), 15_000, 'request after restart'), 20);
+      assert.equal(await eventually(() => request(client, rig.p('sum'), [1, 1], 1_000), 15_000, 'request after restart'), rig.wire(20));
     },
   },
   {
@@ -128,7 +128,7 @@ export const lifecycle: Scenario[] = [
       const replies = [1, 2, 3, 4, 5].map(n => request(client, rig.p('slow'), n, 10_000));
       await until(() => started === 5, 5_000, 'all handlers started');
       const closing = rig.closeServer(app);
-      assert.deepEqual(await Promise.all(replies), [1, 2, 3, 4, 5]);
+      assert.deepEqual(await Promise.all(replies), [1, 2, 3, 4, 5].map(n => rig.wire(n)));
       await closing;
     },
   },

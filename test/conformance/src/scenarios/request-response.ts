@@ -16,7 +16,7 @@ export const requestResponse: Scenario[] = [
     needs: ['requestResponse'],
     async run(rig) {
       await rig.server([onMessage(rig.p('sum'), sum)]);
-      assert.equal(await request(rig.client(), rig.p('sum'), [1, 2, 3]), 6);
+      assert.equal(await request(rig.client(), rig.p('sum'), [1, 2, 3]), rig.wire(6));
     },
   },
   {
@@ -26,8 +26,8 @@ export const requestResponse: Scenario[] = [
     async run(rig) {
       await rig.server([onMessage({ ns: rig.env.ns, cmd: 'sum' }, sum)]);
       const client = rig.client();
-      assert.equal(await request(client, { cmd: 'sum', ns: rig.env.ns }, [1, 2]), 3);
-      assert.equal(await request(client, { ns: rig.env.ns, cmd: 'sum' }, [3, 4]), 7);
+      assert.equal(await request(client, { cmd: 'sum', ns: rig.env.ns }, [1, 2]), rig.wire(3));
+      assert.equal(await request(client, { ns: rig.env.ns, cmd: 'sum' }, [3, 4]), rig.wire(7));
     },
   },
   {
@@ -36,7 +36,7 @@ export const requestResponse: Scenario[] = [
     needs: ['requestResponse'],
     async run(rig) {
       await rig.server([onMessage(rig.p('sum'), async (nums: number[]) => (await delay(10), sum(nums)))]);
-      assert.equal(await request(rig.client(), rig.p('sum'), [4, 5]), 9);
+      assert.equal(await request(rig.client(), rig.p('sum'), [4, 5]), rig.wire(9));
     },
   },
   {
@@ -50,7 +50,7 @@ export const requestResponse: Scenario[] = [
       await request(client, rig.p('double'), 0);
       const ids = Array.from({ length: 500 }, (_, i) => i + 1);
       const answers = await Promise.all(ids.map(i => request(client, rig.p('double'), i, 20_000)));
-      assert.deepEqual(answers, ids.map(i => i * 2));
+      assert.deepEqual(answers, ids.map(i => rig.wire(i * 2)));
     },
   },
   {
@@ -60,7 +60,7 @@ export const requestResponse: Scenario[] = [
     async run(rig) {
       await rig.server([onMessage(rig.p('count'), (n: number) => interval(2).pipe(take(n), map(i => i + 1)))]);
       const values = await collect(rig.client().send(rig.p('count'), 20), 5_000, 'streamed reply');
-      assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => rig.wire(i + 1)));
     },
   },
   {
@@ -92,7 +92,7 @@ export const requestResponse: Scenario[] = [
         'héllo wörld — 你好 — 🚀👩‍💻 — \u0000\n\t"quotes"\\',
         { 'ключ': 'значение', emoji: '🎉' },
       ];
-      for (const sample of samples) assert.deepEqual(await request(client, rig.p('echo'), sample), sample, `round-trip of ${JSON.stringify(sample)}`);
+      for (const sample of samples) assert.deepEqual(await request(client, rig.p('echo'), sample), rig.wire(sample), `round-trip of ${JSON.stringify(sample)}`);
     },
   },
   {
@@ -119,7 +119,7 @@ export const requestResponse: Scenario[] = [
       const client = rig.client();
       const err = await errorOf(client.send(rig.p('length'), 'x'.repeat(tooLarge!)), 10_000, 'oversized request');
       if (tooLargeError) assert.match(errorText(err), tooLargeError);
-      assert.equal(await request(rig.client(), rig.p('sum'), [1, 1]), 2, 'server serves on');
+      assert.equal(await request(rig.client(), rig.p('sum'), [1, 1]), rig.wire(2), 'server serves on');
     },
   },
   {
@@ -137,7 +137,7 @@ export const requestResponse: Scenario[] = [
         const err = await errorOf(client.send(rig.p('missing'), 1), 5_000, 'request without handler');
         assert.match(errorText(err), expected.message);
       }
-      assert.equal(await request(client, rig.p('sum'), [2, 2]), 4, 'server serves on');
+      assert.equal(await request(client, rig.p('sum'), [2, 2]), rig.wire(4), 'server serves on');
     },
   },
   {
@@ -180,7 +180,7 @@ export const requestResponse: Scenario[] = [
       try {
         const err = await errorOf(client.send(rig.p('slow'), 1).pipe(timeout(300)), 5_000, 'slow request');
         assert.equal(err?.name, 'TimeoutError');
-        assert.equal(await request(client, rig.p('sum'), [5, 5]), 10, 'server serves on');
+        assert.equal(await request(client, rig.p('sum'), [5, 5]), rig.wire(10), 'server serves on');
       } finally {
         gate.resolve();
       }

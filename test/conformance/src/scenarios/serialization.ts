@@ -11,7 +11,7 @@ import { onMessage, request } from '../rig.js';
 
 const identity: Serializer = { serialize: (value: unknown) => value };
 
-export function defaultCodecs(t: TransportDescriptor) {
+export function defaultCodecs(t: TransportDescriptor): NonNullable<TransportDescriptor['codecs']> {
   return (
     t.codecs ?? {
       clientSerializer: () => identity,
@@ -22,13 +22,25 @@ export function defaultCodecs(t: TransportDescriptor) {
   );
 }
 
-/** Wraps `field` of every outgoing packet in an envelope and unwraps it on the way in, counting both. */
-function envelope(field: 'data' | 'response', base: { ser: Serializer; de: Deserializer }, counts: Record<string, number>): CodecOverrides {
+/**
+ * Wraps `field` of every outgoing packet in an envelope and unwraps it on the way in, counting both.
+ * Where the transport hands its serializers only the payload (`serializes: 'payload'`), that is wrapped.
+ */
+function envelope(
+  field: 'data' | 'response',
+  base: { ser: Serializer; de: Deserializer },
+  counts: Record<string, number>,
+  serializes: 'packet' | 'payload' = 'packet',
+): CodecOverrides {
+  const wrap = (packet: any) => {
+    if (serializes === 'payload') return packet === undefined ? packet : { envelope: packet };
+    return field in packet && packet[field] !== undefined ? { ...packet, [field]: { envelope: packet[field] } } : packet;
+  };
   return {
     serializer: {
       serialize(packet: any, options?: any) {
         counts[`serialize ${field}`] = (counts[`serialize ${field}`] ?? 0) + 1;
-        const wrapped = field in packet && packet[field] !== undefined ? { ...packet, [field]: { envelope: packet[field] } } : packet;
+        const wrapped = wrap(packet);
         return base.ser.serialize(wrapped, options);
       },
     },
@@ -62,9 +74,9 @@ export const serialization: Scenario[] = [
             return { echoed: data };
           }),
         ],
-        { codecs: envelope('response', { ser: base.serverSerializer(), de: base.serverDeserializer() }, counts) },
+        { codecs: envelope('response', { ser: base.serverSerializer(), de: base.serverDeserializer() }, counts, base.serializes) },
       );
-      const client = rig.client({ codecs: envelope('data', { ser: base.clientSerializer(), de: base.clientDeserializer() }, counts) });
+      const client = rig.client({ codecs: envelope('data', { ser: base.clientSerializer(), de: base.clientDeserializer() }, counts, base.serializes) });
       assert.deepEqual(await request(client, rig.p('echo'), { n: 1 }), { echoed: { n: 1 } });
       assert.deepEqual(seen, [{ n: 1 }], 'the handler saw the unwrapped payload');
       for (const step of ['serialize data', 'deserialize data', 'serialize response', 'deserialize response'])
