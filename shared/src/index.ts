@@ -14,3 +14,4 @@ export * from './reply-sequencer.js';
 export * from './keyed-serial.js';
 export * from './in-flight.js';
 export * from './async.js';
+export * from './route-memo.js';

@@ -1,15 +1,7 @@
 import { Duration, type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
 import type { EventEmitter } from 'node:events';
 import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import {
-  backoffDelay,
-  type Codec,
-  describeError,
-  InFlightTracker,
-  KeyedSerialRunner,
-  resolveCodec,
-  TransportStatus,
-} from '@nest-transports/shared';
+import { backoffDelay, type Codec, describeError, InFlightTracker, KeyedSerialRunner, resolveCodec, TransportStatus, RouteMemo } from '@nest-transports/shared';
 import { PUBSUB_TRANSPORT } from './constants.js';
 import type { PubSubAckControl } from './context.js';
 import { PubSubAdmin } from './admin.js';
@@ -42,7 +34,11 @@ const REOPEN_BACKOFF = { initialDelay: 500, maxDelay: 30_000 };
  * acked only after their handlers succeeded (or a request's replies are published) and
  * nacked on failure, so redelivery and dead-letter policies work.
  */
+/** Default ack/modack batching window of the subscriber, in ms. */
+const ACK_BATCH_MS = 10;
+
 export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> implements CustomTransportStrategy {
+  private readonly routes = new RouteMemo((pattern) => super.getRouteFromPattern(pattern), (route) => this.messageHandlers.has(route));
   override transportId = PUBSUB_TRANSPORT;
   override readonly propagatesEventHandlerErrors = true;
 
@@ -65,6 +61,10 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
     this.codec = resolveCodec('PubSubServer', options.codec);
     this.initializeSerializer(options as never);
     this.initializeDeserializer(options as never);
+  }
+
+  protected override getRouteFromPattern(pattern: string): string {
+    return this.routes.route(pattern);
   }
 
   async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
@@ -166,6 +166,9 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
     const closeTimeout = this.options.closeTimeout ?? PUBSUB_DEFAULTS.closeTimeout;
     const subscription = this.pubsub!.subscription(intake.source.subscription, {
       ...this.options.subscriberOptions,
+      // The library frees a flow-control slot only once its ack batch is flushed (default: up to
+      // 100 ms): a short window keeps `maxMessages` handlers busy instead of ~1k msg/s at most.
+      batching: { maxMilliseconds: ACK_BATCH_MS, ...this.options.subscriberOptions?.batching },
       flowControl: { ...PUBSUB_DEFAULTS.flowControl, ...this.options.flowControl, allowExcessMessages: false },
       // On close: stop pulling, let dispatched messages finish (acks flushed), nack the rest.
       closeOptions: { behavior: 'WAIT', timeout: Duration.from({ milliseconds: closeTimeout }) },

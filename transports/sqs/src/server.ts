@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
-import { resolveCodec, TransportStatus, type Codec } from '@nest-transports/shared';
+import { resolveCodec, TransportStatus, type Codec, RouteMemo } from '@nest-transports/shared';
 import type { SqsSettlement } from './context.js';
 import { queueUrlFromArn, toSqsMessage, type SqsBatchResponse, type SqsLambdaEvent } from './lambda.js';
 import { SqsMessageHandler, type SqsOutcome } from './message-handler.js';
@@ -26,6 +26,7 @@ export type SqsServerEvents = {
  * request-reply through the reply queue each client names.
  */
 export class SqsServer extends Server<SqsServerEvents, TransportStatus> implements CustomTransportStrategy {
+  private readonly routes = new RouteMemo((pattern) => super.getRouteFromPattern(pattern), (route) => this.messageHandlers.has(route));
   override transportId = SQS_TRANSPORT;
   override readonly propagatesEventHandlerErrors = true;
 
@@ -61,6 +62,10 @@ export class SqsServer extends Server<SqsServerEvents, TransportStatus> implemen
     this.keeper = new VisibilityKeeper(this.ops, this.logger, this.options.maxVisibilitySeconds);
     this.emitter.on('error', () => undefined); // an 'error' nobody listens to must not throw
     this.messageHandler = this.createMessageHandler();
+  }
+
+  protected override getRouteFromPattern(pattern: string): string {
+    return this.routes.route(pattern);
   }
 
   async listen(callback: (err?: unknown) => void): Promise<void> {

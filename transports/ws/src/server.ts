@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { Server, type CustomTransportStrategy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { hasPattern, MalformedPacketError, NO_MESSAGE_HANDLER, sanitizeMetadata, TransportStatus } from '@nest-transports/shared';
+import { hasPattern, MalformedPacketError, NO_MESSAGE_HANDLER, sanitizeMetadata, TransportStatus, RouteMemo } from '@nest-transports/shared';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { WsContext, type WsConnection } from './context.js';
 import { resolveServerOptions, type ResolvedWsServerOptions, type WsServerOptions } from './options.js';
@@ -43,8 +43,6 @@ interface ConnectionState extends WsConnection {
   uncork: () => void;
 }
 
-/** Patterns whose route is memoised (Nest's getRouteFromPattern throws and catches for every plain string). */
-const ROUTE_CACHE_LIMIT = 1000;
 /**
  * Replies corked at most before they are flushed: the client starts on the first ones while the
  * server produces the rest (both cores busy), at the cost of one more write per 16 replies.
@@ -72,7 +70,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
   private closing = false;
   private suppressedLogs = 0;
   private lastProtocolLog = 0;
-  private readonly routes = new Map<string, string>();
+  private readonly routes = new RouteMemo((p) => super.getRouteFromPattern(p), (route) => this.messageHandlers.has(route));
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     void this.upgrade(request, socket, head).catch((err) => this.emitError(err));
 
@@ -193,18 +191,8 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     this.wss!.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, auth, socket));
   }
 
-  /**
-   * Nest's route of a pattern string, memoised for patterns that have a handler: the base class
-   * runs `JSON.parse` on every incoming pattern and catches the SyntaxError of plain strings,
-   * which cost about a fifth of the server's CPU under load.
-   */
   protected override getRouteFromPattern(pattern: string): string {
-    let route = this.routes.get(pattern);
-    if (route === undefined) {
-      route = super.getRouteFromPattern(pattern);
-      if (this.routes.size < ROUTE_CACHE_LIMIT && this.messageHandlers.has(route)) this.routes.set(pattern, route);
-    }
-    return route;
+    return this.routes.route(pattern);
   }
 
   private accept(socket: WebSocket, request: IncomingMessage, auth: unknown, raw: Duplex): void {

@@ -105,6 +105,7 @@ describe('client and server lifecycle', () => {
     const replies = Promise.all([150, 200, 250].map((ms) => firstValueFrom(ws.send('slow', ms))));
     await within(waitFor(() => ws.inFlight === 3), 1000, 'three requests in flight');
     const closing = started.app.close();
+    await within(waitFor(() => started.server.address === null), 2000, 'the server to stop accepting');
     const late = track(client(started.url, { reconnect: { enabled: false } }));
     await expect(late.connect()).rejects.toThrow(/cannot reach/);
     await expect(within(replies, 3000, 'the replies')).resolves.toEqual(['slept 150', 'slept 200', 'slept 250']);

@@ -10,6 +10,7 @@ import { KafkaRequestSerializer } from '@nestjs/microservices/serializers/kafka-
 import { logLevel } from 'kafkajs';
 import { createKafkaTopics, offeredHere, resolveBackend } from '../backend.js';
 import { defineTransport, type CodecOverrides, type RunEnv } from '../descriptor.js';
+import { until } from '../util.js';
 
 /** The handler names scenarios send requests to: ClientKafka must subscribe to their reply topics before it connects. */
 const REPLY_NAMES = ['sum', 'echo', 'double', 'length', 'count', 'none', 'refuse', 'crash', 'slow', 'whoami', 'headers', 'ping', 'missing'];
@@ -78,6 +79,17 @@ function kafkaClient(env: RunEnv, codecs?: CodecOverrides, brokers?: string): Cl
     ...codecs,
   });
   for (const name of REPLY_NAMES) c.subscribeToResponseOf(`${env.ns}.${name}`);
+  // connect() resolves once the reply consumer has joined its group — except when the join fails and
+  // KafkaJS restarts the consumer in the background; send() would then throw "did not subscribe to
+  // the corresponding reply topic". Wait (bounded) until every reply topic has a partition, as users do.
+  const replyTopics = REPLY_NAMES.map(n => `${env.ns}.${n}.reply`);
+  const connect = c.connect.bind(c);
+  c.connect = async () => {
+    const producer = await connect();
+    const assigned = () => replyTopics.every(t => t in c.getConsumerAssignments());
+    await until(assigned, 10_000, () => `ClientKafka's reply consumer did not get the reply topics (${Object.keys(c.getConsumerAssignments()).length}/${replyTopics.length} assigned)`);
+    return producer;
+  };
   return c;
 }
 
@@ -103,9 +115,9 @@ export const kafka = defineTransport({
       'not claimed: the broker keeps the order of a partition, but KafkaJS reorders concurrent send() calls — of a burst of emits not awaited one by one, the last overtakes the one before it (every time: its topic lock resumes the next waiter through a longer promise chain than the last caller takes); emits awaited one at a time keep their order',
     'ev.competing-consumers': 'servers of one consumer group share the partitions of a topic (the suite creates `job` with 2 partitions); never more servers than partitions',
     'ev.fan-out': 'not claimed: every server of the app uses one consumer group (`<groupId>-server`), so they compete; fan-out needs a group per server',
-    'ev.handler-throws': 'a throwing event handler fails the message, which KafkaJS retries in place (see del.redelivery): the other topics are served on',
+    'ev.handler-throws': 'the server survives; the failed event is retried in place by KafkaJS (see del.redelivery) until the server closes',
     'del.redelivery':
-      "an event handler's error reaches KafkaJS (Nest ≥ 12), which retries the message in place after a backoff and restarts the consumer once its retries are used up: the partition waits behind a message that always fails (no dead-letter topic)",
+      "ServerKafka (12.1) awaits an event handler's outcome, so its error reaches KafkaJS, which retries the message in place after a backoff and restarts the consumer once its retries are used up: the partition waits behind a message that always fails (no dead-letter topic); a request handler's error is answered to the client, and retried only when it is a KafkaRetriableException",
     'del.durable':
       "events stay in the topic; a consumer group reads a topic it has no offset for from the beginning only with subscribe.fromBeginning (the suite sets it): with KafkaJS's default, events emitted before the group first consumed the topic are skipped",
     'life.client-first': 'the request waits in its topic and is answered once the server has joined its consumer group',
