@@ -13,6 +13,8 @@ export const mqtt = defineTransport({
   backend: 'MQTT 5 broker, QoS 0',
   capabilities: ['requestResponse', 'events', 'streaming', 'objectPatterns', 'metadata', 'orderedEvents', 'reconnect', 'fanOut'],
   differences: {
+    'rr.no-handler': 'nobody subscribes to an unknown pattern, so a request to it is never answered: only the client\'s own timeout ends it',
+    'life.status': 'after close() client and server report closed (not disconnected)',
     'life.client-first': 'a QoS 0 publish with no subscriber is dropped by the broker; only the client\'s own timeout ends the request',
     'ev.fan-out': 'every server subscribed to a topic gets every event (no shared subscriptions by default)',
     'ctx.metadata': 'metadata travels as MQTT 5 user properties (MqttRecordBuilder.setProperties, MqttContext.getPacket().properties)',

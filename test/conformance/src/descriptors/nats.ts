@@ -13,8 +13,10 @@ export const nats = defineTransport({
   backend: 'NATS core (queue group per run)',
   capabilities: ['requestResponse', 'events', 'streaming', 'objectPatterns', 'metadata', 'orderedEvents', 'reconnect', 'competingConsumers'],
   differences: {
+    'life.status': 'close() emits no status: client and server stay at connected',
     'ev.competing-consumers': 'with the `queue` option (used here) servers share messages; without it every server gets every event (pub/sub)',
-    'life.client-first': 'core NATS keeps nothing: a request sent before the server subscribes is dropped; only the client\'s own timeout ends it',
+    'life.client-first': 'core NATS keeps nothing: a request sent before the server subscribes fails at once with "no subscribers listening" (an event is dropped)',
+    'rr.no-handler': 'an unknown pattern fails with NATS\'s own "no subscribers listening" error, not Nest\'s "no matching message handler"',
     'ev.order': 'events emitted while the client is still connecting can be reordered (the first one may arrive last); ordered once connected, which is what ev.order checks (it awaits connect() first, for every transport)',
     'ctx.metadata': 'metadata travels as NATS headers (NatsRecordBuilder.setHeaders, NatsContext.getHeaders()), not as Nest packet metadata',
   },

@@ -14,6 +14,8 @@ export const redis = defineTransport({
   backend: 'Redis pub/sub',
   capabilities: ['requestResponse', 'events', 'streaming', 'objectPatterns', 'metadata', 'orderedEvents', 'reconnect', 'fanOut'],
   differences: {
+    'rr.no-handler': 'nobody subscribes to an unknown pattern, so a request to it is never answered: only the client\'s own timeout ends it',
+    'life.status': 'close() emits no status: client and server stay at connected',
     'life.client-first': 'pub/sub keeps nothing: a request published before the server subscribes is dropped; only the client\'s own timeout ends it',
     'ev.fan-out': 'every server subscribed to a pattern gets every event (pub/sub): no competing consumers, no durability, no redelivery',
     'life.graceful-close': 'close() quits the subscriber and publisher connections at once: replies of in-flight handlers are lost (not claimed)',

@@ -24,6 +24,7 @@ export const rmq = defineTransport({
   backend: 'RabbitMQ (one queue per run)',
   capabilities: ['requestResponse', 'events', 'streaming', 'objectPatterns', 'metadata', 'orderedEvents', 'reconnect', 'durable', 'competingConsumers'],
   differences: {
+    'life.status': 'close() emits no status: client and server stay at connected',
     'life.client-first': 'the client declares the queue, so a request sent before the server listens waits in it and is answered once the server is up',
     'del.durable': 'events wait in the queue while no server consumes',
     'ev.competing-consumers': 'servers on one queue share its messages round-robin; there is no fan-out to several servers',
