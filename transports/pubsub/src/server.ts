@@ -9,6 +9,7 @@ import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec,
 import { type PubSubOutcome, PubSubProcessing, type PubSubSource } from './processing.js';
 import { type PubSubPushResult, parsePushRequest } from './push.js';
 import { ReplyPublisher } from './replies.js';
+import { HandlerSlots } from './handler-slots.js';
 
 /** Events of the underlying subscriptions, for `server.on()`. */
 export type PubSubServerEvents = {
@@ -23,6 +24,8 @@ interface Intake {
   subscription?: Subscription;
   reopenAttempt: number;
   reopenTimer?: NodeJS.Timeout;
+  /** Handlers running at once for this subscription: `flowControl.maxMessages`. */
+  slots: HandlerSlots;
   /** Ordering keys whose last message was nacked, with the time: their earlier-received successors are nacked too. */
   failedKeys: Map<string, number>;
 }
@@ -36,6 +39,12 @@ const REOPEN_BACKOFF = { initialDelay: 500, maxDelay: 30_000 };
  */
 /** Default ack/modack batching window of the subscriber, in ms. */
 const ACK_BATCH_MS = 10;
+/**
+ * Messages the library may lease, per handler slot. It counts a message until its ack batch has
+ * been sent and answered (window + one Acknowledge round trip), so a lease limit equal to the
+ * handler limit leaves handlers waiting on acks: room for as many acks in flight as handlers.
+ */
+const LEASES_PER_HANDLER = 2;
 
 export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> implements CustomTransportStrategy {
   private readonly routes = new RouteMemo((pattern) => super.getRouteFromPattern(pattern), (route) => this.messageHandlers.has(route));
@@ -143,11 +152,15 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
     const intakes: Intake[] = [];
     for (const spec of this.specs) {
       const name = await admin.ensureSubscription(spec.name, spec.topic ?? this.options.topic, this.autoCreate, spec.create);
-      intakes.push({ spec, source: this.sourceOf(spec, name), reopenAttempt: 0, failedKeys: new Map() });
+      intakes.push({ spec, source: this.sourceOf(spec, name), reopenAttempt: 0, failedKeys: new Map(), slots: new HandlerSlots(this.flowControl.maxMessages) });
     }
     this.intakes = intakes;
     for (const intake of intakes) this.open(intake);
     this._status$.next(TransportStatus.CONNECTED);
+  }
+
+  private get flowControl() {
+    return { ...PUBSUB_DEFAULTS.flowControl, ...this.options.flowControl };
   }
 
   private get autoCreate() {
@@ -169,7 +182,8 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
       // The library frees a flow-control slot only once its ack batch is flushed (default: up to
       // 100 ms): a short window keeps `maxMessages` handlers busy instead of ~1k msg/s at most.
       batching: { maxMilliseconds: ACK_BATCH_MS, ...this.options.subscriberOptions?.batching },
-      flowControl: { ...PUBSUB_DEFAULTS.flowControl, ...this.options.flowControl, allowExcessMessages: false },
+      // `maxMessages` handlers at once (intake.slots); the library leases room for their acks on top.
+      flowControl: { ...this.flowControl, maxMessages: this.flowControl.maxMessages * LEASES_PER_HANDLER, allowExcessMessages: false },
       // On close: stop pulling, let dispatched messages finish (acks flushed), nack the rest.
       closeOptions: { behavior: 'WAIT', timeout: Duration.from({ milliseconds: closeTimeout }) },
     });
@@ -221,12 +235,33 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
   }
 
   private async handleMessage(message: Message, intake: Intake): Promise<void> {
+    if (!intake.slots.tryAcquire()) {
+      await intake.slots.acquire();
+      if (this.closing) {
+        // Not started before close(): redelivered, like a message that arrives during close
+        // (and so are the later ones of its ordering key).
+        intake.slots.release();
+        if (message.orderingKey) intake.failedKeys.set(message.orderingKey, Date.now());
+        return this.settle(message, 'nack');
+      }
+    }
+    let outcome: PubSubOutcome | undefined;
+    try {
+      outcome = await this.runHandlers(message, intake);
+    } finally {
+      intake.slots.release(); // the ack goes out on the library's lease, not on a handler slot
+    }
+    if (outcome) await this.settle(message, outcome.action);
+  }
+
+  /** Runs the handlers; returns the outcome to settle with, or nothing when it is settled already. */
+  private async runHandlers(message: Message, intake: Intake): Promise<PubSubOutcome | undefined> {
     const key = message.orderingKey;
     if (key) {
       // Pub/Sub redelivers a nacked message and every later one of its key: handling the
       // later ones now would break the order.
       const failedAt = intake.failedKeys.get(key);
-      if (failedAt !== undefined && message.received <= failedAt) return this.settle(message, 'nack');
+      if (failedAt !== undefined && message.received <= failedAt) return { action: 'nack', error: undefined };
       intake.failedKeys.delete(key);
     }
     const control = this.options.manualAck ? manualControl(message) : undefined;
@@ -238,10 +273,10 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
     }
     if (control) {
       const handlerDecides = outcome.action === 'ack' && 'reason' in outcome && outcome.reason !== 'no-handler' && outcome.reason !== 'malformed';
-      if (control.settled || handlerDecides) return;
+      if (control.settled || handlerDecides) return undefined;
     }
     if (key && outcome.action === 'nack') intake.failedKeys.set(key, Date.now());
-    await this.settle(message, outcome.action);
+    return outcome;
   }
 
   private async settle(message: Message, action: 'ack' | 'nack'): Promise<void> {

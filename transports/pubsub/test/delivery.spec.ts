@@ -50,6 +50,21 @@ class DeliveryController {
   }
 }
 
+const limited = new Collector<number>();
+let running = 0;
+let mostRunning = 0;
+
+@Controller()
+class LimitedController {
+  @EventPattern('limited')
+  async limited(@Payload() n: number) {
+    mostRunning = Math.max(mostRunning, ++running);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    running--;
+    limited.push(n);
+  }
+}
+
 @Controller()
 class ManualController {
   @EventPattern<string>('manual')
@@ -168,6 +183,22 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
       await expect(manual.count(2)).resolves.toEqual([42, 42]);
     } finally {
       await sender.close();
+    }
+  });
+
+  it('runs at most flowControl.maxMessages handlers at once, and handles every message', async () => {
+    const names3 = await fixture.topicWithSubscription();
+    const { app: limitedApp } = await startApp(url, [LimitedController], { subscription: names3.subscription, flowControl: { maxMessages: 3 } });
+    const sender = client(url, { topic: names3.topic, requestResponse: false });
+    try {
+      await Promise.all(Array.from({ length: 24 }, (_, n) => lastValueFrom(sender.emit('limited', n), { defaultValue: undefined })));
+      const got = await limited.count(24, 15_000);
+      expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 24 }, (_, n) => n));
+      expect(mostRunning).toBeGreaterThan(1);
+      expect(mostRunning).toBeLessThanOrEqual(3);
+    } finally {
+      await sender.close();
+      await limitedApp.close();
     }
   });
 

@@ -14,6 +14,8 @@ import { Attr, decodeBody, encodeBody, messageSize, readAttr, str, userAttribute
 /** Where an `SqsRecord`'s options ride along the packet (symbol keys never reach the wire). */
 const RECORD_OPTIONS = Symbol('sqsRecordOptions');
 type WithRecord = ReadPacket & { [RECORD_OPTIONS]?: SqsRecordOptions };
+/** Replies received and not yet handed to their callers, at most. */
+const REPLY_SLOTS = 100;
 
 export type SqsClientEvents = {
   /** Reading the reply queue failed; the client retries with backoff. */
@@ -207,8 +209,11 @@ export class SqsClient extends BrokeredClient {
         throw await explain(connection.sqs, 'SqsClient', name, err);
       }
     }
-    const slots = new Slots(10);
-    const poller = new QueuePoller(connection.sqs, url, { batchSize: 10, waitTimeSeconds: 20 }, slots, {
+    // Replies are read in a moment: room for several receives keeps every receive asking for 10
+    // (with room for just one, each receive asked for what the previous one left free).
+    const slots = new Slots(REPLY_SLOTS);
+    const settings = { batchSize: 10, waitTimeSeconds: 20, messageAttributeNames: [Attr.ID, Attr.SEQ], systemAttributeNames: [] };
+    const poller = new QueuePoller(connection.sqs, url, settings, slots, {
       messages: (messages) => void this.onReplies(connection, url, messages, slots),
       error: (err) => void this.onReplyError(connection, url, err),
       healthy: () => this._status$.next(TransportStatus.CONNECTED),

@@ -12,7 +12,7 @@ import {
 } from '@nest-transports/shared';
 import { SqsContext, type SqsSettlement } from './context.js';
 import type { OutgoingMessage } from './operations.js';
-import { Attr, decodeBody, encodeBody, messageSize, readAttr, str } from './wire.js';
+import { Attr, decodeBody, encodeBody, messageSize, readAttr, str, type Attributes } from './wire.js';
 
 /** What to do with a message: Nest's processing outcome, or "malformed" when its body is no packet. */
 export type SqsOutcome = ProcessingOutcome | { action: 'malformed'; error: unknown };
@@ -77,11 +77,18 @@ export class SqsMessageHandler {
     return packet;
   }
 
-  /** Replies of one request, numbered so the client restores their order (standard queues may reorder). */
+  /**
+   * Replies of one request, numbered so the client restores their order (standard queues may
+   * reorder). A reply that is both the first and the last (a plain or Promise result) needs no
+   * order: it goes without attributes, the id being in the body, which spares SQS and both ends
+   * the attribute work on the most common reply.
+   */
   private replier(replyTo: string, id: string) {
     let seq = 0;
     return async (packet: WritePacket & { id: string }): Promise<void> => {
-      const attributes = { [Attr.ID]: str(id), [Attr.SEQ]: { DataType: 'Number', StringValue: String(seq++) } };
+      const only = seq === 0 && Boolean(packet.isDisposed);
+      const attributes: Attributes = only ? {} : { [Attr.ID]: str(id), [Attr.SEQ]: { DataType: 'Number', StringValue: String(seq) } };
+      seq++;
       let body = encodeBody(this.deps.codec, this.deps.serializer.serialize(packet));
       let size = messageSize(body, attributes);
       if (size > this.deps.maxMessageBytes) {

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type Message, type MessageSystemAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
 import { backoffDelay } from '@nest-transports/shared';
 import type { Slots } from './slots.js';
 
@@ -6,6 +6,10 @@ export interface PollerSettings {
   batchSize: number;
   waitTimeSeconds: number;
   visibilityTimeout?: number;
+  /** Message attributes to receive (names or `prefix.*`). Default: all. */
+  messageAttributeNames?: string[];
+  /** System attributes to receive; empty: none. Default: all. */
+  systemAttributeNames?: MessageSystemAttributeName[];
 }
 
 export interface PollerEvents {
@@ -23,6 +27,7 @@ export interface PollerEvents {
 export class QueuePoller {
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
+  private readonly systemAttributes: MessageSystemAttributeName[] | undefined;
 
   constructor(
     private readonly sqs: SQSClient,
@@ -30,7 +35,10 @@ export class QueuePoller {
     private readonly settings: PollerSettings,
     private readonly slots: Slots,
     private readonly events: PollerEvents,
-  ) {}
+  ) {
+    const names = settings.systemAttributeNames ?? ['All'];
+    this.systemAttributes = names.length > 0 ? names : undefined;
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -56,8 +64,8 @@ export class QueuePoller {
             MaxNumberOfMessages: taken,
             WaitTimeSeconds: this.settings.waitTimeSeconds,
             VisibilityTimeout: this.settings.visibilityTimeout,
-            MessageAttributeNames: ['All'],
-            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: this.settings.messageAttributeNames ?? ['All'],
+            MessageSystemAttributeNames: this.systemAttributes,
           }),
           { abortSignal: signal },
         );
