@@ -54,7 +54,7 @@ export class CorrelationTable {
       this.dropped++;
       return false;
     }
-    const final = Boolean(packet.isDisposed || packet.err !== undefined && packet.err !== null);
+    const final = Boolean(packet.isDisposed || (packet.err !== undefined && packet.err !== null));
     if (final) this.remove(id, entry);
     entry.callback(final ? { ...packet, isDisposed: true } : packet);
     return true;

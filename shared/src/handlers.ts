@@ -22,12 +22,7 @@ type HookedServer = Server & {
  * This awaits the handlers' stream instead, as `ServerKafka` does, and rejects when any
  * handler failed. Nest 12's processing hooks run around it when present.
  */
-export async function runEventHandler(
-  server: Server,
-  handler: MessageHandler,
-  data: unknown,
-  context: unknown,
-): Promise<void> {
+export async function runEventHandler(server: Server, handler: MessageHandler, data: unknown, context: unknown): Promise<void> {
   const run = async (runEndHook: () => void) => {
     try {
       // Nest chains the other handlers of the pattern into this one (forkJoin).

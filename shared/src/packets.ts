@@ -19,20 +19,15 @@ export interface ResponsePacket<T = unknown> extends WritePacket<T>, PacketId {}
 /** The text Nest's built-ins reply with when no `@MessagePattern` matches. */
 export const NO_MESSAGE_HANDLER = 'There is no matching message handler defined in the remote service.';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export const hasPattern = (value: unknown): value is ReadPacket =>
-  isRecord(value) && (typeof value.pattern === 'string' || isRecord(value.pattern));
+export const hasPattern = (value: unknown): value is ReadPacket => isRecord(value) && (typeof value.pattern === 'string' || isRecord(value.pattern));
 
-export const isRequestPacket = (value: unknown): value is RequestPacket =>
-  hasPattern(value) && typeof (value as Partial<PacketId>).id === 'string';
+export const isRequestPacket = (value: unknown): value is RequestPacket => hasPattern(value) && typeof (value as Partial<PacketId>).id === 'string';
 
-export const isEventPacket = (value: unknown): value is EventPacket =>
-  hasPattern(value) && (value as Partial<PacketId>).id === undefined;
+export const isEventPacket = (value: unknown): value is EventPacket => hasPattern(value) && (value as Partial<PacketId>).id === undefined;
 
-export const isResponsePacket = (value: unknown): value is ResponsePacket =>
-  isRecord(value) && typeof value.id === 'string' && !('pattern' in value);
+export const isResponsePacket = (value: unknown): value is ResponsePacket => isRecord(value) && typeof value.id === 'string' && !('pattern' in value);
 
 /** Keeps only string values: metadata crosses the wire as string pairs. */
 export function sanitizeMetadata(value: unknown): PacketMetadata | undefined {

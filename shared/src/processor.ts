@@ -6,9 +6,7 @@ import { NO_MESSAGE_HANDLER } from './packets.js';
 import { replyWithStream } from './reply-stream.js';
 
 /** What a brokered transport should do with the message it took from its backend. */
-export type ProcessingOutcome =
-  | { action: 'ack'; reason: 'handled' | 'replied' | 'no-handler' }
-  | { action: 'nack'; error: unknown };
+export type ProcessingOutcome = { action: 'ack'; reason: 'handled' | 'replied' | 'no-handler' } | { action: 'nack'; error: unknown };
 
 export interface InboundPacket extends ReadPacket {
   id?: string;
@@ -38,11 +36,7 @@ export class MessageProcessor {
     private readonly hooks: ProcessorHooks,
   ) {}
 
-  async process(
-    packet: InboundPacket,
-    context: unknown,
-    reply?: (packet: WritePacket & { id: string }) => Promise<void>,
-  ): Promise<ProcessingOutcome> {
+  async process(packet: InboundPacket, context: unknown, reply?: (packet: WritePacket & { id: string }) => Promise<void>): Promise<ProcessingOutcome> {
     const route = this.hooks.route(packet.pattern);
     const handler = this.server.getHandlerByPattern(route);
     const isRequest = typeof packet.id === 'string' && reply !== undefined;

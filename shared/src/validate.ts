@@ -88,5 +88,4 @@ export class OptionValidator<T extends object> {
   }
 }
 
-export const validateOptions = <T extends object>(transport: string, options: T) =>
-  new OptionValidator(transport, options);
+export const validateOptions = <T extends object>(transport: string, options: T) => new OptionValidator(transport, options);

@@ -42,13 +42,15 @@ describe('KeyedSerialRunner', () => {
   it('runs one task at a time per key, keys in parallel, failures not blocking the next', async () => {
     const runner = new KeyedSerialRunner();
     const log: string[] = [];
-    const task = (name: string, ms: number, fail = false) => async () => {
-      log.push(`start ${name}`);
-      await new Promise((r) => setTimeout(r, ms));
-      log.push(`end ${name}`);
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const task =
+      (name: string, ms: number, fail = false) =>
+      async () => {
+        log.push(`start ${name}`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`end ${name}`);
+        if (fail) throw new Error(name);
+        return name;
+      };
     const a1 = runner.run('a', task('a1', 20, true));
     const a2 = runner.run('a', task('a2', 1));
     const b1 = runner.run('b', task('b1', 1));

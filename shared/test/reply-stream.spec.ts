@@ -33,7 +33,10 @@ describe('replyWithStream', () => {
   });
   it('replies an error as a final packet', async () => {
     const { sent, respond } = collect();
-    await replyWithStream(throwError(() => ({ status: 'error', message: NO_MESSAGE_HANDLER })), respond);
+    await replyWithStream(
+      throwError(() => ({ status: 'error', message: NO_MESSAGE_HANDLER })),
+      respond,
+    );
     expect(sent).toEqual([{ err: { status: 'error', message: NO_MESSAGE_HANDLER }, isDisposed: true }]);
   });
   it('rejects when a reply cannot be published, after trying the rest', async () => {

@@ -4,7 +4,10 @@ import { RouteMemo } from '../src/index.js';
 describe('RouteMemo', () => {
   it('computes a route once per pattern that has a handler', () => {
     let computed = 0;
-    const memo = new RouteMemo((p) => (computed++, p.toUpperCase()), (r) => r === 'SUM');
+    const memo = new RouteMemo(
+      (p) => (computed++, p.toUpperCase()),
+      (r) => r === 'SUM',
+    );
     expect(memo.route('sum')).toBe('SUM');
     expect(memo.route('sum')).toBe('SUM');
     expect(computed).toBe(1);
@@ -12,7 +15,11 @@ describe('RouteMemo', () => {
 
   it('does not keep routes without a handler, and stops growing at its limit', () => {
     let computed = 0;
-    const memo = new RouteMemo((p) => (computed++, p), (r) => r !== 'unknown', 2);
+    const memo = new RouteMemo(
+      (p) => (computed++, p),
+      (r) => r !== 'unknown',
+      2,
+    );
     memo.route('unknown');
     memo.route('unknown');
     expect(computed).toBe(2);

@@ -21,7 +21,7 @@ export async function startDashboard(port = 0, host = '127.0.0.1'): Promise<{ ur
     try {
       if (path === '/') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        return res.end(await readFile(PUBLIC + 'index.html'));
+        return res.end(await readFile(`${PUBLIC}index.html`));
       }
       const name = path.match(/^\/client\/([\w.-]+\.js)$/)?.[1];
       if (name) {

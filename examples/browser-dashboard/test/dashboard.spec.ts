@@ -12,7 +12,10 @@ describeBrowser('browser dashboard example', () => {
 
   beforeAll(async () => {
     dashboard = await startDashboard();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run'],
+    });
   }, 60000);
   afterAll(async () => {
     await browser?.close();

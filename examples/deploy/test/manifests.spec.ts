@@ -6,12 +6,19 @@ import { parseAllDocuments } from 'yaml';
 const DEPLOY = fileURLToPath(new URL('../', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-type Doc = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> };
+type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+};
 
-const docs: Doc[] = readdirSync(DEPLOY + 'k8s')
+const docs: Doc[] = readdirSync(`${DEPLOY}k8s`)
   .filter((f) => f.endsWith('.yaml'))
   .flatMap((file) =>
-    parseAllDocuments(readFileSync(DEPLOY + 'k8s/' + file, 'utf8')).map((d) => {
+    parseAllDocuments(readFileSync(`${DEPLOY}k8s/${file}`, 'utf8')).map((d) => {
       if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
       return d.toJS() as Doc;
     }),
@@ -70,10 +77,15 @@ describe('Kubernetes manifests', () => {
 });
 
 describe('Dockerfile', () => {
-  const lines = readFileSync(DEPLOY + 'Dockerfile', 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  const lines = readFileSync(`${DEPLOY}Dockerfile`, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'));
   it('copies only paths that exist and runs the built service entry point as a non-root user', () => {
     for (const line of lines.filter((l) => /^COPY (?!--from)/.test(l))) {
-      const sources = line.replace(/^COPY\s+/, '').split(/\s+/).slice(0, -1);
+      const sources = line
+        .replace(/^COPY\s+/, '')
+        .split(/\s+/)
+        .slice(0, -1);
       for (const source of sources) expect(existsSync(ROOT + source)).toBe(true);
     }
     expect(lines.some((l) => /^USER (node|\d+)/.test(l))).toBe(true);

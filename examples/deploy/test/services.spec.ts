@@ -22,7 +22,10 @@ const replicas: Replica[] = [];
 async function startReplica(env: Record<string, string>): Promise<Replica> {
   const healthPort = await freePort();
   const output: string[] = [];
-  const child = fork(ENTRY, [], { env: { PATH: process.env.PATH, HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(healthPort), ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(ENTRY, [], {
+    env: { PATH: process.env.PATH, HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(healthPort), ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   child.stdout!.on('data', (d) => output.push(String(d)));
   child.stderr!.on('data', (d) => output.push(String(d)));
   const replica = { child, output, healthPort };
@@ -35,7 +38,10 @@ async function waitReady(replica: Replica, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (replica.child.exitCode !== null) throw new Error(`exited ${replica.child.exitCode}: ${replica.output.join('')}`);
-    const ok = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${replica.healthPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -61,7 +67,11 @@ afterAll(() => stopAllBackends());
 describe('the saga services deployed as separate processes', () => {
   it('run over WebSockets with peers found by URL, answer health probes, and stop on SIGTERM', async () => {
     const ports = { orders: await freePort(), inventory: await freePort(), payments: await freePort() };
-    const urls = { ORDERS_URL: `ws://127.0.0.1:${ports.orders}`, INVENTORY_URL: `ws://127.0.0.1:${ports.inventory}`, PAYMENTS_URL: `ws://127.0.0.1:${ports.payments}` };
+    const urls = {
+      ORDERS_URL: `ws://127.0.0.1:${ports.orders}`,
+      INVENTORY_URL: `ws://127.0.0.1:${ports.inventory}`,
+      PAYMENTS_URL: `ws://127.0.0.1:${ports.payments}`,
+    };
     for (const service of ['inventory', 'payments', 'orders'] as const) {
       await startReplica({ SERVICE: service, TRANSPORT: 'ws', PORT: String(ports[service]), ...urls });
     }
@@ -85,7 +95,14 @@ describe('the saga services deployed as separate processes', () => {
     const queues: Record<string, string> = {};
     for (const s of ['orders', 'inventory', 'payments']) queues[s] = (await admin.send(new CreateQueueCommand({ QueueName: `${prefix}-${s}` }))).QueueUrl!;
     admin.destroy();
-    const env = { TRANSPORT: 'sqs', SQS_ENDPOINT: sqsBackend.url, SAGA_PREFIX: prefix, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    const env = {
+      TRANSPORT: 'sqs',
+      SQS_ENDPOINT: sqsBackend.url,
+      SAGA_PREFIX: prefix,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    };
     await startReplica({ ...env, SERVICE: 'inventory' });
     await startReplica({ ...env, SERVICE: 'payments', HOSTNAME: 'payments-a' });
     await startReplica({ ...env, SERVICE: 'payments', HOSTNAME: 'payments-b' });
@@ -94,7 +111,9 @@ describe('the saga services deployed as separate processes', () => {
     const client = new SqsClient({ sqs, queue: queues.orders });
     try {
       const outcomes = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order(`${prefix}-${i}`), variant: 'orchestrated' }).pipe(timeout(30_000)))),
+        Array.from({ length: 30 }, (_, i) =>
+          firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order(`${prefix}-${i}`), variant: 'orchestrated' }).pipe(timeout(30_000))),
+        ),
       );
       expect(outcomes.every((o) => o.status === 'confirmed')).toBe(true);
       const byReplica = new Set(outcomes.map((o) => (o.status === 'confirmed' ? o.paymentId.split('_')[1] : '')));

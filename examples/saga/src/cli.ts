@@ -24,7 +24,9 @@ const variants: Variant[] = variant === 'both' ? ['orchestrated', 'choreographed
 try {
   const results = await runSaga(transport, variants, (line) => console.log(line));
   const compensated = results.filter((r) => r.outcome.status === 'cancelled' && r.stock.before === r.stock.after).length;
-  console.log(`\n${results.length} orders over ${transport}: ${results.filter((r) => r.outcome.status === 'confirmed').length} confirmed, ${compensated} cancelled with stock restored`);
+  console.log(
+    `\n${results.length} orders over ${transport}: ${results.filter((r) => r.outcome.status === 'confirmed').length} confirmed, ${compensated} cancelled with stock restored`,
+  );
 } catch (err) {
   console.error(`saga over ${transport} failed: ${(err as Error).message}`);
   process.exitCode = 1;

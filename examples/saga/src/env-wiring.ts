@@ -25,24 +25,41 @@ export function wireFromEnv(env: Env = process.env): Wiring {
   const prefix = env.SAGA_PREFIX ?? 'saga';
   const port = Number(env.PORT ?? 3001);
   const peerUrl = (s: ServiceName) => required(env, `${s.toUpperCase()}_URL`, `the address of the ${s} service, e.g. ws://${s}:3001`);
-  const builtin = (options: MicroserviceOptions) => ({ server: () => options, client: () => ClientProxyFactory.create(options as never) as unknown as AnyClient });
+  const builtin = (options: MicroserviceOptions) => ({
+    server: () => options,
+    client: () => ClientProxyFactory.create(options as never) as unknown as AnyClient,
+  });
   const done = async () => undefined;
 
   switch (transport) {
     case 'ws':
-      return { transport, dispose: done, server: () => ({ strategy: new WsServer({ host: '0.0.0.0', port }) }), client: (s) => new WsClient({ url: peerUrl(s) }) };
+      return {
+        transport,
+        dispose: done,
+        server: () => ({ strategy: new WsServer({ host: '0.0.0.0', port }) }),
+        client: (s) => new WsClient({ url: peerUrl(s) }),
+      };
     case 'tcp': {
       const hostPort = (s: ServiceName) => new URL(peerUrl(s).replace(/^tcp:/, 'http:'));
       return {
         transport,
         dispose: done,
         server: () => ({ transport: Transport.TCP, options: { host: '0.0.0.0', port } }),
-        client: (s) => ClientProxyFactory.create({ transport: Transport.TCP, options: { host: hostPort(s).hostname, port: Number(hostPort(s).port) } }) as unknown as AnyClient,
+        client: (s) =>
+          ClientProxyFactory.create({
+            transport: Transport.TCP,
+            options: { host: hostPort(s).hostname, port: Number(hostPort(s).port) },
+          }) as unknown as AnyClient,
       };
     }
     case 'sqs': {
       const sqs = { region: env.AWS_REGION ?? 'us-east-1', ...(env.SQS_ENDPOINT && { endpoint: env.SQS_ENDPOINT }) };
-      return { transport, dispose: done, server: (s) => ({ strategy: new SqsServer({ sqs, queues: [`${prefix}-${s}`] }) }), client: (s) => new SqsClient({ sqs, queue: `${prefix}-${s}` }) };
+      return {
+        transport,
+        dispose: done,
+        server: (s) => ({ strategy: new SqsServer({ sqs, queues: [`${prefix}-${s}`] }) }),
+        client: (s) => new SqsClient({ sqs, queue: `${prefix}-${s}` }),
+      };
     }
     case 'pubsub': {
       const clientConfig = { projectId: required(env, 'GOOGLE_CLOUD_PROJECT', 'the Google Cloud project') };
@@ -62,7 +79,8 @@ export function wireFromEnv(env: Env = process.env): Wiring {
     case 'mqtt':
       return { transport, dispose: done, ...builtin({ transport: Transport.MQTT, options: { url: env.MQTT_URL ?? 'mqtt://localhost:1883' } }) };
     case 'rmq': {
-      const rmq = (s: ServiceName) => ({ transport: Transport.RMQ, options: { urls: [env.AMQP_URL ?? 'amqp://localhost:5672'], queue: `${prefix}-${s}` } }) as MicroserviceOptions;
+      const rmq = (s: ServiceName) =>
+        ({ transport: Transport.RMQ, options: { urls: [env.AMQP_URL ?? 'amqp://localhost:5672'], queue: `${prefix}-${s}` } }) as MicroserviceOptions;
       return { transport, dispose: done, server: rmq, client: (s) => ClientProxyFactory.create(rmq(s) as never) as unknown as AnyClient };
     }
   }

@@ -31,6 +31,11 @@ export class OrdersController {
 
   @EventPattern(EVENTS.inventoryReleased)
   onInventoryReleased(@Payload() { orderId, reason }: { orderId: string; reason: string }): void {
-    this.events.finish(orderId, (steps) => ({ orderId, status: 'cancelled', reason, steps: [...steps, 'inventory.reserved', 'payment.declined', 'inventory.released'] }));
+    this.events.finish(orderId, (steps) => ({
+      orderId,
+      status: 'cancelled',
+      reason,
+      steps: [...steps, 'inventory.reserved', 'payment.declined', 'inventory.released'],
+    }));
   }
 }

@@ -56,7 +56,9 @@ export async function runSaga(transport: TransportName, variants: Variant[], log
           const after = await stockOf(sku);
           results.push({ variant, scenario: scenario.name, outcome, stock: { sku, before, after } });
           const detail = outcome.status === 'confirmed' ? `payment ${outcome.paymentId}` : `reason: ${outcome.reason}`;
-          log(`${transport} · ${variant} · ${scenario.name}: ${outcome.status} (${detail}); steps ${outcome.steps.join(' → ')}; stock of ${sku} ${before} → ${after}`);
+          log(
+            `${transport} · ${variant} · ${scenario.name}: ${outcome.status} (${detail}); steps ${outcome.steps.join(' → ')}; stock of ${sku} ${before} → ${after}`,
+          );
         }
       }
     } finally {

@@ -40,7 +40,12 @@ export async function wire(transport: TransportName, namespace: string): Promise
     case 'tcp': {
       const ports = Object.fromEntries(await Promise.all((['orders', 'inventory', 'payments'] as const).map(async (s) => [s, await freePort()])));
       if (transport === 'ws') {
-        return { transport, dispose: none, server: (s) => ({ strategy: new WsServer({ host: '127.0.0.1', port: ports[s] }) }), client: (s) => new WsClient({ url: `ws://127.0.0.1:${ports[s]}` }) };
+        return {
+          transport,
+          dispose: none,
+          server: (s) => ({ strategy: new WsServer({ host: '127.0.0.1', port: ports[s] }) }),
+          client: (s) => new WsClient({ url: `ws://127.0.0.1:${ports[s]}` }),
+        };
       }
       const tcp = (s: ServiceName) => ({ transport: Transport.TCP, options: { host: '127.0.0.1', port: ports[s] } }) as MicroserviceOptions;
       return { transport, dispose: none, server: tcp, client: (s) => clientOf(tcp(s)) };
@@ -59,7 +64,11 @@ export async function wire(transport: TransportName, namespace: string): Promise
       return { transport, dispose: none, server: () => mqtt, client: () => clientOf(mqtt) };
     }
     case 'rmq': {
-      const rmq = (s: ServiceName) => ({ transport: Transport.RMQ, options: { urls: [url], queue: `${namespace}-${s}`, queueOptions: { durable: false, autoDelete: true } } }) as MicroserviceOptions;
+      const rmq = (s: ServiceName) =>
+        ({
+          transport: Transport.RMQ,
+          options: { urls: [url], queue: `${namespace}-${s}`, queueOptions: { durable: false, autoDelete: true } },
+        }) as MicroserviceOptions;
       return { transport, dispose: none, server: rmq, client: (s) => clientOf(rmq(s)) };
     }
     case 'sqs': {
@@ -88,8 +97,14 @@ export async function wire(transport: TransportName, namespace: string): Promise
         transport,
         dispose: async () => {
           for (const s of ['orders', 'inventory', 'payments'] as const) {
-            await admin.subscription(names(s).subscription).delete().catch(() => undefined);
-            await admin.topic(names(s).topic).delete().catch(() => undefined);
+            await admin
+              .subscription(names(s).subscription)
+              .delete()
+              .catch(() => undefined);
+            await admin
+              .topic(names(s).topic)
+              .delete()
+              .catch(() => undefined);
           }
           await admin.close();
         },

@@ -30,5 +30,12 @@ export function jwtAuthenticator(secret: Uint8Array) {
 
 /** Issues a token as the identity provider would (for the demo and the tests). */
 export function issueToken(secret: Uint8Array, sub: string, scope: string, expiresIn = '10m'): Promise<string> {
-  return new SignJWT({ scope }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime(expiresIn).sign(secret);
+  return new SignJWT({ scope })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(secret);
 }

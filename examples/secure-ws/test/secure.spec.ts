@@ -58,7 +58,9 @@ describe('secure WebSocket service: wss, JWT at the handshake, ValidationPipe', 
     const ws = client(await issueToken(secret, 'ada', 'transfers:write'));
     const err = await firstValueFrom(ws.send('accounts.transfer', { ...transfer, amount: -5, to: 'bank', extra: 1 })).catch((e) => e);
     expect(err.code).toBe('INVALID_PAYLOAD');
-    expect(err.errors).toEqual(expect.arrayContaining(['amount must not be less than 1', 'to must match /^acc_[a-z0-9]{6}$/ regular expression', 'property extra should not exist']));
+    expect(err.errors).toEqual(
+      expect.arrayContaining(['amount must not be less than 1', 'to must match /^acc_[a-z0-9]{6}$/ regular expression', 'property extra should not exist']),
+    );
   });
 
   it('refuses a client that does not trust the server certificate', async () => {

@@ -255,7 +255,8 @@ export async function createKafkaTopics(
       specs.map((spec) =>
         settle(`topic ${spec.topic}`, async () => {
           const offsets = await admin.fetchTopicOffsets(spec.topic);
-          if (offsets.length < spec.numPartitions) throw Object.assign(new Error(`${offsets.length}/${spec.numPartitions} partitions`), { type: 'LEADER_NOT_AVAILABLE' });
+          if (offsets.length < spec.numPartitions)
+            throw Object.assign(new Error(`${offsets.length}/${spec.numPartitions} partitions`), { type: 'LEADER_NOT_AVAILABLE' });
         }),
       ),
     );

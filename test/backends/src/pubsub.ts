@@ -67,7 +67,14 @@ export async function startPubSubEmulator(options: { timeoutMs?: number } = {}):
 export async function resolvePubSub(): Promise<ResolvedBackend> {
   const fromEnv = process.env.PUBSUB_EMULATOR_HOST;
   if (fromEnv) {
-    return { available: true, name: 'pubsub', url: fromEnv, via: 'env', description: `Pub/Sub emulator at PUBSUB_EMULATOR_HOST=${fromEnv}`, env: { PUBSUB_EMULATOR_HOST: fromEnv } };
+    return {
+      available: true,
+      name: 'pubsub',
+      url: fromEnv,
+      via: 'env',
+      description: `Pub/Sub emulator at PUBSUB_EMULATOR_HOST=${fromEnv}`,
+      env: { PUBSUB_EMULATOR_HOST: fromEnv },
+    };
   }
   if (!findPubSubEmulator()) {
     return {

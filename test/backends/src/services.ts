@@ -16,12 +16,7 @@ export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise
 }
 
 /** Polls host:port until it accepts connections; false after `timeoutMs`, or at once when `abort` settles. */
-export async function waitForPort(
-  host: string,
-  port: number,
-  timeoutMs: number,
-  abort?: Promise<unknown>,
-): Promise<boolean> {
+export async function waitForPort(host: string, port: number, timeoutMs: number, abort?: Promise<unknown>): Promise<boolean> {
   let aborted = false;
   void abort?.then(() => (aborted = true));
   const deadline = Date.now() + timeoutMs;

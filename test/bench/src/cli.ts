@@ -36,8 +36,16 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--soak') args.soak = true;
     else if (flag === '--soak-only') args.soak = args.soakOnly = true;
     else if (flag === '--soak-requests') args.soakRequests = Number(value());
-    else if (flag === '--targets') args.targets = value().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (flag === '--workloads') args.workloads = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (flag === '--targets')
+      args.targets = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (flag === '--workloads')
+      args.workloads = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (flag === '--out') args.out = value();
     else if (flag === '--help' || flag === '-h') {
       console.log('usage: npm run bench -- [--quick] [--soak | --soak-only] [--soak-requests N] [--targets a,b] [--workloads rr1,rr100,events] [--out FILE]');
@@ -62,7 +70,9 @@ async function main(): Promise<void> {
   const specs = args.soakOnly ? [] : TARGETS.filter((t) => !args.targets || args.targets.includes(t.name));
   const rows: ResultRow[] = [];
   const skipped: SkippedRow[] = [];
-  progress(`${args.quick ? 'quick' : 'full'} run: ${specs.length} targets, ${plan.rounds} round(s) of ≤ ${plan.roundMs} ms per workload after a warm-up, on ${os.cpus().length} CPUs, Node ${process.version}`);
+  progress(
+    `${args.quick ? 'quick' : 'full'} run: ${specs.length} targets, ${plan.rounds} round(s) of ≤ ${plan.roundMs} ms per workload after a warm-up, on ${os.cpus().length} CPUs, Node ${process.version}`,
+  );
   let soak: SoakReport | undefined;
   try {
     for (const [i, spec] of specs.entries()) {
@@ -92,7 +102,7 @@ async function main(): Promise<void> {
   };
   const out = path.resolve(args.out);
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   if (rows.length || skipped.length) {
     console.log(formatTable(rows, skipped));
     console.log('\nTargets (ratios within this run; absolute figures vary with machine load):');

@@ -2,7 +2,12 @@ import * as hdr from 'hdr-histogram-js';
 
 /** Latency histogram in microseconds (HdrHistogram, 3 significant digits); reports in ms. */
 export class LatencyHistogram {
-  private readonly histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, autoResize: true });
+  private readonly histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
 
   /** Records a duration in milliseconds (fractional). */
   recordMs(ms: number): void {

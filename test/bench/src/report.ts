@@ -44,8 +44,8 @@ export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
     r.note ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  const out = [line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)];
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const out = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)];
   for (const s of skipped) out.push(`(not measured) ${s.name} [${s.kind}]: ${s.reason}`);
   return out.join('\n');
 }
@@ -53,7 +53,7 @@ export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
 /** The issue's targets, as ratios within this run. */
 export function checkTargets(rows: ResultRow[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const ratio = (a?: ResultRow, b?: ResultRow) => (a && b && b.throughputPerSec ? a.throughputPerSec / b.throughputPerSec : undefined);
+  const ratio = (a?: ResultRow, b?: ResultRow) => (a && b?.throughputPerSec ? a.throughputPerSec / b.throughputPerSec : undefined);
   const add = (target: string, value: number | undefined, min: number, extra = '', also = true) =>
     checks.push({
       target,
@@ -64,26 +64,48 @@ export function checkTargets(rows: ResultRow[]): TargetCheck[] {
   const ws100 = find(rows, 'ws', 'request-response', 100);
   const tcp100 = find(rows, 'nest-tcp', 'request-response', 100);
   const p99ok = ws100 && tcp100 ? ws100.p99Ms <= tcp100.p99Ms : true;
-  add('ws ≥ 1.5× nest-tcp request-response at 100 in flight, p99 no worse', ratio(ws100, tcp100), 1.5, ws100 && tcp100 ? `; p99 ${ws100.p99Ms} vs ${tcp100.p99Ms} ms` : '', p99ok);
+  add(
+    'ws ≥ 1.5× nest-tcp request-response at 100 in flight, p99 no worse',
+    ratio(ws100, tcp100),
+    1.5,
+    ws100 && tcp100 ? `; p99 ${ws100.p99Ms} vs ${tcp100.p99Ms} ms` : '',
+    p99ok,
+  );
   for (const inFlight of [1, 100]) {
-    add(`ws ≥ 0.8× raw-ws request-response at ${inFlight} in flight`, ratio(find(rows, 'ws', 'request-response', inFlight), find(rows, 'raw-ws', 'request-response', inFlight)), 0.8);
+    add(
+      `ws ≥ 0.8× raw-ws request-response at ${inFlight} in flight`,
+      ratio(find(rows, 'ws', 'request-response', inFlight), find(rows, 'raw-ws', 'request-response', inFlight)),
+      0.8,
+    );
   }
   add('ws ≥ 0.8× raw-ws events', ratio(find(rows, 'ws', 'events'), find(rows, 'raw-ws', 'events')), 0.8);
   add(
-    'ws ≥ 0.8× raw-ws-batched request-response at 100 in flight (same write batching: Nest\'s own cost)',
+    "ws ≥ 0.8× raw-ws-batched request-response at 100 in flight (same write batching: Nest's own cost)",
     ratio(find(rows, 'ws', 'request-response', 100), find(rows, 'raw-ws-batched', 'request-response', 100)),
     0.8,
   );
-  for (const [name, raw] of [['sqs', 'raw-sqs'], ['pubsub', 'raw-pubsub']]) {
+  for (const [name, raw] of [
+    ['sqs', 'raw-sqs'],
+    ['pubsub', 'raw-pubsub'],
+  ]) {
     for (const inFlight of [1, 100]) {
-      add(`${name} ≥ 0.9× ${raw} request-response at ${inFlight} in flight`, ratio(find(rows, name, 'request-response', inFlight), find(rows, raw, 'request-response', inFlight)), 0.9);
+      add(
+        `${name} ≥ 0.9× ${raw} request-response at ${inFlight} in flight`,
+        ratio(find(rows, name, 'request-response', inFlight), find(rows, raw, 'request-response', inFlight)),
+        0.9,
+      );
     }
     add(`${name} ≥ 0.9× ${raw} events`, ratio(find(rows, name, 'events'), find(rows, raw, 'events')), 0.9);
   }
   const sqsEvents = find(rows, 'sqs', 'events');
   const unbatched = find(rows, 'raw-sqs-unbatched', 'events');
   const sendRatio = sqsEvents?.sendPerSec && unbatched?.sendPerSec ? sqsEvents.sendPerSec / unbatched.sendPerSec : undefined;
-  add('sqs auto-batched emits ≥ 5× one SendMessage per event (emit rate)', sendRatio, 5, sqsEvents && unbatched ? `; end to end ${ratio(sqsEvents, unbatched)?.toFixed(2)}×` : '');
+  add(
+    'sqs auto-batched emits ≥ 5× one SendMessage per event (emit rate)',
+    sendRatio,
+    5,
+    sqsEvents && unbatched ? `; end to end ${ratio(sqsEvents, unbatched)?.toFixed(2)}×` : '',
+  );
   return checks;
 }
 

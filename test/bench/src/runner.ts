@@ -61,7 +61,14 @@ export async function runTarget(spec: TargetSpec, plan: Plan, progress: Progress
   }
 }
 
-async function measureWorkload(spec: TargetSpec, workload: WorkloadPlan, plan: Plan, server: BenchProcess, client: BenchProcess, progress: Progress): Promise<ResultRow> {
+async function measureWorkload(
+  spec: TargetSpec,
+  workload: WorkloadPlan,
+  plan: Plan,
+  server: BenchProcess,
+  client: BenchProcess,
+  progress: Progress,
+): Promise<ResultRow> {
   const events = workload.workload === 'events';
   const inFlight = events ? (spec.emitWindow ?? workload.inFlight) : workload.inFlight;
   const messages = Math.max(50, Math.round(workload.messages * (spec.scale ?? 1)));
@@ -81,11 +88,18 @@ async function measureWorkload(spec: TargetSpec, workload: WorkloadPlan, plan: P
   }
   const cpuAfter = await Promise.all([server.call('cpu'), client.call('cpu')]);
   const [serverRss, clientRss] = await Promise.all([server.call('rss'), client.call('rss')]);
-  const handled = Math.max(1, results.reduce((sum, r) => sum + r.messages, 0));
+  const handled = Math.max(
+    1,
+    results.reduce((sum, r) => sum + r.messages, 0),
+  );
   const cpuPerMessage = (i: number) => round((cpuAfter[i].us - cpuBefore[i].us) / handled, 1);
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
   const lost = results.reduce((sum, r) => sum + r.lost, 0);
-  const notes = [spec.note, errors ? `${errors} errors (${results.find((r) => r.firstError)?.firstError})` : '', lost ? `${lost} events lost or late` : ''].filter(Boolean);
+  const notes = [
+    spec.note,
+    errors ? `${errors} errors (${results.find((r) => r.firstError)?.firstError})` : '',
+    lost ? `${lost} events lost or late` : '',
+  ].filter(Boolean);
   const sendRates = results.map((r) => r.sendPerSec).filter((v): v is number => v !== undefined);
   return {
     name: spec.name,
@@ -123,7 +137,11 @@ async function requestOnce(client: BenchProcess, limits: RoundLimits): Promise<M
 async function eventOnce(server: BenchProcess, client: BenchProcess, limits: RoundLimits, stallMs: number): Promise<Measured> {
   await server.call('events-reset');
   const sent: EventRound = await client.call('events', limits, limits.maxMs + limits.stallMs + 30_000);
-  const seen: { count: number; lastAt: number; p50Ms: number; p99Ms: number } = await server.call('events-wait', { n: sent.sent, timeoutMs: stallMs }, stallMs + 10_000);
+  const seen: { count: number; lastAt: number; p50Ms: number; p99Ms: number } = await server.call(
+    'events-wait',
+    { n: sent.sent, timeoutMs: stallMs },
+    stallMs + 10_000,
+  );
   const endToEndMs = Math.max(seen.lastAt - sent.startedAt, 0.001);
   return {
     messages: seen.count,

@@ -44,7 +44,9 @@ export async function runSoak(total: number, progress: Progress): Promise<SoakRe
       elapsedMs += r.elapsedMs;
       const [s, c] = await Promise.all([server.call('rss'), client.call('rss')]);
       samples.push({ requests: done, rssMb: round(s.currentMb, 1), clientRssMb: round(c.currentMb, 1) });
-      progress(`soak: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} requests, server RSS ${s.currentMb.toFixed(1)} MB, client ${c.currentMb.toFixed(1)} MB`);
+      progress(
+        `soak: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} requests, server RSS ${s.currentMb.toFixed(1)} MB, client ${c.currentMb.toFixed(1)} MB`,
+      );
       if (r.stalled) break;
     }
     const settled = samples[Math.min(settleAfter, samples.length) - 1]?.rssMb ?? 0;

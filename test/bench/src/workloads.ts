@@ -59,9 +59,12 @@ async function runWorkers(limits: RoundLimits, operation: (i: number) => Promise
   };
   let stallTimer: NodeJS.Timeout | undefined;
   const stalled = new Promise<boolean>((resolve) => {
-    stallTimer = setInterval(() => {
-      if (performance.now() - lastProgress > limits.stallMs) resolve(true);
-    }, Math.min(250, limits.stallMs));
+    stallTimer = setInterval(
+      () => {
+        if (performance.now() - lastProgress > limits.stallMs) resolve(true);
+      },
+      Math.min(250, limits.stallMs),
+    );
   });
   const finished = Promise.all(Array.from({ length: limits.inFlight }, worker)).then(() => false);
   const wasStalled = await Promise.race([finished, stalled]);

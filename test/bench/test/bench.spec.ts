@@ -52,8 +52,12 @@ describe('npm run bench -- --quick (ws, nest-tcp, raw-ws)', () => {
       expect(row.rssMb).toBeGreaterThan(10);
     }
     const cells = report.results.map((r: { name: string; workload: string; inFlight: number }) => `${r.name}/${r.workload}/${r.inFlight}`);
-    expect(cells).toEqual(expect.arrayContaining(['ws/request-response/1', 'ws/request-response/100', 'ws/events/100', 'nest-tcp/request-response/100', 'raw-ws/events/100']));
-    const ws100 = report.results.find((r: { name: string; inFlight: number; workload: string }) => r.name === 'ws' && r.inFlight === 100 && r.workload === 'request-response');
+    expect(cells).toEqual(
+      expect.arrayContaining(['ws/request-response/1', 'ws/request-response/100', 'ws/events/100', 'nest-tcp/request-response/100', 'raw-ws/events/100']),
+    );
+    const ws100 = report.results.find(
+      (r: { name: string; inFlight: number; workload: string }) => r.name === 'ws' && r.inFlight === 100 && r.workload === 'request-response',
+    );
     expect(ws100).toEqual(expect.objectContaining({ kind: 'transport', baseline: 'nest-tcp', ratio: expect.any(Number) }));
   }, 60_000);
 });

@@ -7,7 +7,5 @@ export { createKafkaTopics, offeredHere, stopAllBackends };
 /** Finds (or starts) a backend through @nest-transports/backends; under CI=true it rejects where the machine offers it. */
 export async function resolveBackend(name: BackendName): Promise<Availability> {
   const found = await resolve(name);
-  return found.available
-    ? { available: true, url: found.url, description: found.description }
-    : { available: false, reason: found.reason };
+  return found.available ? { available: true, url: found.url, description: found.description } : { available: false, reason: found.reason };
 }

@@ -38,8 +38,8 @@ async function select(args: string[]): Promise<TransportDescriptor[]> {
   for (const arg of args) {
     if (/[\\/]|\.[cm]?js$/.test(arg)) chosen.push(...(await loadModule(arg)));
     else {
-      const d = builtIn.find(x => x.name === arg);
-      if (!d) throw new Error(`unknown transport "${arg}" (known: ${builtIn.map(x => x.name).join(', ')})`);
+      const d = builtIn.find((x) => x.name === arg);
+      if (!d) throw new Error(`unknown transport "${arg}" (known: ${builtIn.map((x) => x.name).join(', ')})`);
       chosen.push(d);
     }
   }
@@ -47,11 +47,11 @@ async function select(args: string[]): Promise<TransportDescriptor[]> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) return console.log(USAGE), 0;
-  const only = argv.find(a => a.startsWith('--only='))?.slice('--only='.length);
-  let chosen = await select(argv.filter(a => !a.startsWith('--')));
-  if (argv.includes('--probe')) chosen = chosen.map(t => ({ ...t, capabilities: [...CAPABILITIES] }));
-  const catalogue = only ? scenarios.filter(s => s.id.startsWith(only)) : scenarios;
+  if (argv.includes('--help') || argv.includes('-h')) return (console.log(USAGE), 0);
+  const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  let chosen = await select(argv.filter((a) => !a.startsWith('--')));
+  if (argv.includes('--probe')) chosen = chosen.map((t) => ({ ...t, capabilities: [...CAPABILITIES] }));
+  const catalogue = only ? scenarios.filter((s) => s.id.startsWith(only)) : scenarios;
   const started = Date.now();
   const reports: TransportReport[] = [];
 
@@ -69,11 +69,11 @@ async function main(argv: string[]): Promise<number> {
   await stopAllBackends();
   const report = buildReport(reports);
   await mkdir('reports', { recursive: true });
-  await writeFile('reports/conformance.json', JSON.stringify(report, null, 2) + '\n');
-  await writeFile('reports/conformance.md', markdownReport(report) + '\n');
+  await writeFile('reports/conformance.json', `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile('reports/conformance.md', `${markdownReport(report)}\n`);
 
-  console.log('\n' + textMatrix(report) + '\n');
-  for (const t of reports.filter(r => !r.available)) console.log(`${t.name}: skipped — ${t.reason}`);
+  console.log(`\n${textMatrix(report)}\n`);
+  for (const t of reports.filter((r) => !r.available)) console.log(`${t.name}: skipped — ${t.reason}`);
   const failures = claimedFailures(report);
   for (const f of failures) console.log(`FAIL ${f.transport} ${f.scenario}: ${f.error}`);
   console.log(`\n${failures.length} failed; wrote reports/conformance.json and reports/conformance.md in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -81,8 +81,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  code => process.exit(code),
-  err => {
+  (code) => process.exit(code),
+  (err) => {
     console.error(err);
     process.exit(2);
   },

@@ -23,11 +23,15 @@ export async function describeConformance(t: TransportDescriptor, scenarios: Sce
         it.skip(`${scenario.id} — skipped: ${availability.reason}`, () => {});
       } else {
         const limit = (scenario.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 15_000;
-        it(`${scenario.id} — ${scenario.title}`, async () => {
-          const result = await runScenario(t, scenario, availability);
-          expect(result.error).toBeNull();
-          expect(result.outcome).toBe('pass');
-        }, limit);
+        it(
+          `${scenario.id} — ${scenario.title}`,
+          async () => {
+            const result = await runScenario(t, scenario, availability);
+            expect(result.error).toBeNull();
+            expect(result.outcome).toBe('pass');
+          },
+          limit,
+        );
       }
     }
   });

@@ -30,9 +30,7 @@ export function buildModule(handlers: HandlerSpec[], t: Pick<TransportDescriptor
   handlers.forEach((spec, i) => {
     const key = `handler${i}`;
     const handle = t.adaptHandler ? t.adaptHandler(spec.handle) : spec.handle;
-    proto[key] = function (data: unknown, ctx: unknown) {
-      return handle(data, ctx);
-    };
+    proto[key] = (data: unknown, ctx: unknown) => handle(data, ctx);
     Reflect.defineMetadata('design:paramtypes', [spec.payloadType ?? Object, Object], proto, key);
     Payload(...(spec.pipes ?? []))(proto, key, 0);
     Ctx()(proto, key, 1);
@@ -70,7 +68,7 @@ export class Rig {
 
   /** Detecting a duplicate needs a quiet period after the expected messages arrived: nothing else signals it. */
   settle(ms = 250): Promise<void> {
-    return new Promise(resolve => setTimeout(resolve, ms));
+    return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
   /** Creates the app without listening (to listen later, or to inspect it). */
@@ -114,8 +112,8 @@ export class Rig {
   /** Closes everything still open; errors are collected, not thrown, so one bad close cannot hide others. */
   async dispose(): Promise<unknown[]> {
     const errors: unknown[] = [];
-    for (const client of [...this.clients]) await this.closeClient(client).catch(err => errors.push(err));
-    for (const app of [...this.apps]) await this.closeServer(app).catch(err => errors.push(err));
+    for (const client of [...this.clients]) await this.closeClient(client).catch((err) => errors.push(err));
+    for (const app of [...this.apps]) await this.closeServer(app).catch((err) => errors.push(err));
     return errors;
   }
 }
@@ -129,7 +127,7 @@ export function collect<T>(source: Observable<T>, ms: number, what: string): Pro
   return withTimeout(
     new Promise<T[]>((resolve, reject) => {
       const values: T[] = [];
-      source.subscribe({ next: v => values.push(v), error: reject, complete: () => resolve(values) });
+      source.subscribe({ next: (v) => values.push(v), error: reject, complete: () => resolve(values) });
     }),
     ms,
     what,

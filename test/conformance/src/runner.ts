@@ -14,7 +14,7 @@ export const DEFAULT_TIMEOUT_MS = 20_000;
 
 /** Why a scenario does not apply to a transport, or undefined when it does. */
 export function notApplicableReason(t: TransportDescriptor, scenario: Scenario): string | undefined {
-  const missing = scenario.needs.filter(c => !t.capabilities.includes(c));
+  const missing = scenario.needs.filter((c) => !t.capabilities.includes(c));
   if (missing.length) return `not claimed: ${missing.join(', ')}`;
   return t.notApplicable?.[scenario.id] ?? scenario.notApplicable?.(t);
 }
@@ -62,15 +62,15 @@ export async function runScenario(
   } catch (err) {
     error = errorText(err);
   }
-  const closeErrors = await withTimeout(rig.dispose(), 10_000, 'closing servers and clients').catch(err => [err]);
-  await new Promise(resolve => setImmediate(resolve));
+  const closeErrors = await withTimeout(rig.dispose(), 10_000, 'closing servers and clients').catch((err) => [err]);
+  await new Promise((resolve) => setImmediate(resolve));
   process.off('unhandledRejection', onStray);
   for (const listener of previous) process.on('unhandledRejection', listener);
   process.off('uncaughtException', onStray);
   const known = t.knownStrayErrors ?? [];
-  stray.splice(0, stray.length, ...stray.filter(e => !known.some(re => re.test(errorText(e)))));
+  stray.splice(0, stray.length, ...stray.filter((e) => !known.some((re) => re.test(errorText(e)))));
   if (!error && closeErrors.length) error = `cleanup failed: ${closeErrors.map(errorText).join('; ')}`;
-  if (!error && stray.length) error = `unhandled error: ${stray.map(e => (process.env.CONFORMANCE_STACKS ? (e as Error)?.stack : errorText(e))).join("; ")}`;
+  if (!error && stray.length) error = `unhandled error: ${stray.map((e) => (process.env.CONFORMANCE_STACKS ? (e as Error)?.stack : errorText(e))).join('; ')}`;
   return result(error ? 'fail' : 'pass', error);
 }
 

@@ -14,7 +14,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export const delay = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -34,9 +34,10 @@ export async function until(predicate: () => boolean, ms: number, what: string |
   const done = deferred();
   const timer = setInterval(() => predicate() && done.resolve(), 5);
   try {
-    if (!predicate()) await withTimeout(done.promise, ms, 'condition').catch(err => {
-      throw new TimeoutError(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
-    });
+    if (!predicate())
+      await withTimeout(done.promise, ms, 'condition').catch((_err) => {
+        throw new TimeoutError(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
+      });
   } finally {
     clearInterval(timer);
   }

@@ -31,7 +31,7 @@ describe('kafkaWire: the Kafka descriptor states exactly what Nest does to a val
     [null, 1, 'a', [2, [3]], {}],
   ];
 
-  it.each(samples.map(s => [JSON.stringify(s), s]))('%s', (_, sample) => {
+  it.each(samples.map((s) => [JSON.stringify(s), s]))('%s', (_, sample) => {
     expect(kafkaWire(sample)).toEqual(overKafka(sample));
   });
 

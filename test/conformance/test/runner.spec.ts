@@ -13,8 +13,8 @@ const fake = (over: Partial<TransportDescriptor> = {}): TransportDescriptor =>
     backend: 'none',
     capabilities: ['requestResponse'],
     resolve: async () => ({ available: true, description: 'none' }),
-    server: env => ({ transport: Transport.TCP, options: { host: '127.0.0.1', port: env.port } }),
-    client: env => new ClientTCP({ host: '127.0.0.1', port: env.port }),
+    server: (env) => ({ transport: Transport.TCP, options: { host: '127.0.0.1', port: env.port } }),
+    client: (env) => new ClientTCP({ host: '127.0.0.1', port: env.port }),
     ...over,
   });
 
@@ -28,9 +28,44 @@ describe('runner', () => {
   });
 
   it('every catalogue id is unique and every DESIGN.md scenario exists', () => {
-    const ids = scenarios.map(s => s.id);
+    const ids = scenarios.map((s) => s.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ['rr.basic', 'rr.object-pattern', 'rr.async', 'rr.concurrent', 'rr.stream', 'rr.stream-empty', 'rr.payload-types', 'rr.payload-large', 'rr.payload-too-large', 'rr.no-handler', 'rr.rpc-exception', 'rr.unknown-error', 'rr.timeout', 'rr.unsubscribe', 'ev.basic', 'ev.multi-handler', 'ev.no-handler', 'ev.handler-throws', 'ev.order', 'ev.competing-consumers', 'ctx.type', 'ctx.metadata', 'pipe.validation', 'life.status', 'life.client-first', 'life.reconnect', 'life.server-restart', 'life.graceful-close', 'life.unreachable', 'life.slow-reader', 'del.redelivery', 'del.durable', 'del.no-loss', 'ser.custom'])
+    for (const id of [
+      'rr.basic',
+      'rr.object-pattern',
+      'rr.async',
+      'rr.concurrent',
+      'rr.stream',
+      'rr.stream-empty',
+      'rr.payload-types',
+      'rr.payload-large',
+      'rr.payload-too-large',
+      'rr.no-handler',
+      'rr.rpc-exception',
+      'rr.unknown-error',
+      'rr.timeout',
+      'rr.unsubscribe',
+      'ev.basic',
+      'ev.multi-handler',
+      'ev.no-handler',
+      'ev.handler-throws',
+      'ev.order',
+      'ev.competing-consumers',
+      'ctx.type',
+      'ctx.metadata',
+      'pipe.validation',
+      'life.status',
+      'life.client-first',
+      'life.reconnect',
+      'life.server-restart',
+      'life.graceful-close',
+      'life.unreachable',
+      'life.slow-reader',
+      'del.redelivery',
+      'del.durable',
+      'del.no-loss',
+      'ser.custom',
+    ])
       expect(ids).toContain(id);
   });
 
@@ -44,30 +79,55 @@ describe('runner', () => {
   });
 
   it('a descriptor can declare a claimed scenario not applicable, with its reason', () => {
-    expect(notApplicableReason(fake({ notApplicable: { 'unit.x': 'no such thing here' } }), scenario(async () => {}))).toBe('no such thing here');
+    expect(
+      notApplicableReason(
+        fake({ notApplicable: { 'unit.x': 'no such thing here' } }),
+        scenario(async () => {}),
+      ),
+    ).toBe('no such thing here');
   });
 
   it('an unreachable backend is skipped, but fails under CI=true unless the machine does not offer it', async () => {
     const down = { available: false as const, reason: 'nothing on 127.0.0.1:1' };
     delete process.env.CI;
-    expect(await runScenario(fake(), scenario(async () => {}), down)).toMatchObject({ outcome: 'skipped', error: down.reason });
+    expect(
+      await runScenario(
+        fake(),
+        scenario(async () => {}),
+        down,
+      ),
+    ).toMatchObject({ outcome: 'skipped', error: down.reason });
     process.env.CI = 'true';
-    expect(await runScenario(fake(), scenario(async () => {}), down)).toMatchObject({ outcome: 'fail' });
+    expect(
+      await runScenario(
+        fake(),
+        scenario(async () => {}),
+        down,
+      ),
+    ).toMatchObject({ outcome: 'fail' });
     expect(unavailableOutcome(fake({ requiredInCi: () => false }))).toBe('skipped');
   });
 
   it('a hung scenario fails with a timeout instead of hanging the run', async () => {
-    const r = await runScenario(fake(), scenario(() => new Promise(() => {}), { timeoutMs: 100 }), up);
+    const r = await runScenario(
+      fake(),
+      scenario(() => new Promise(() => {}), { timeoutMs: 100 }),
+      up,
+    );
     expect(r.outcome).toBe('fail');
     expect(r.error).toMatch(/timed out after 100 ms/);
   });
 
   it('a failing assertion fails and servers and clients are closed', async () => {
-    const failing = await runScenario(fake(), scenario(async rig => {
-      await rig.server([]);
-      rig.client();
-      throw new Error('boom');
-    }), up);
+    const failing = await runScenario(
+      fake(),
+      scenario(async (rig) => {
+        await rig.server([]);
+        rig.client();
+        throw new Error('boom');
+      }),
+      up,
+    );
     expect(failing).toMatchObject({ outcome: 'fail', error: 'boom' });
     // Stray rejections are caught by the CLI runner only: under jest, jest fails the test itself.
   });
@@ -76,8 +136,30 @@ describe('runner', () => {
 describe('report', () => {
   const report = buildReport(
     [
-      { name: 'a', kind: 'builtin', backend: 'x', available: true, reason: null, differences: { 'rr.basic': 'differs' }, results: [{ scenario: 'rr.basic', outcome: 'pass', ms: 1, error: null }, { scenario: 'ev.basic', outcome: 'fail', ms: 2, error: 'nope' }] },
-      { name: 'b', kind: 'custom', backend: 'y', available: false, reason: 'down', differences: {}, results: [{ scenario: 'rr.basic', outcome: 'skipped', ms: 0, error: 'down' }, { scenario: 'ev.basic', outcome: 'n/a', ms: 0, error: 'not claimed: events' }] },
+      {
+        name: 'a',
+        kind: 'builtin',
+        backend: 'x',
+        available: true,
+        reason: null,
+        differences: { 'rr.basic': 'differs' },
+        results: [
+          { scenario: 'rr.basic', outcome: 'pass', ms: 1, error: null },
+          { scenario: 'ev.basic', outcome: 'fail', ms: 2, error: 'nope' },
+        ],
+      },
+      {
+        name: 'b',
+        kind: 'custom',
+        backend: 'y',
+        available: false,
+        reason: 'down',
+        differences: {},
+        results: [
+          { scenario: 'rr.basic', outcome: 'skipped', ms: 0, error: 'down' },
+          { scenario: 'ev.basic', outcome: 'n/a', ms: 0, error: 'not claimed: events' },
+        ],
+      },
     ],
     new Date('2026-01-01T00:00:00Z'),
   );
@@ -85,7 +167,17 @@ describe('report', () => {
   it('keeps the DESIGN.md schema', () => {
     expect(JSON.parse(JSON.stringify(report))).toMatchObject({
       generatedAt: '2026-01-01T00:00:00.000Z',
-      transports: [{ name: 'a', kind: 'builtin', backend: 'x', available: true, reason: null, results: [{ scenario: 'rr.basic', outcome: 'pass', ms: 1, error: null }, expect.anything()] }, expect.anything()],
+      transports: [
+        {
+          name: 'a',
+          kind: 'builtin',
+          backend: 'x',
+          available: true,
+          reason: null,
+          results: [{ scenario: 'rr.basic', outcome: 'pass', ms: 1, error: null }, expect.anything()],
+        },
+        expect.anything(),
+      ],
     });
   });
 

@@ -1,7 +1,16 @@
 import { type Message, PubSub, type Subscription, type Topic } from '@google-cloud/pubsub';
 import type { EventEmitter } from 'node:events';
 import type { ReadPacket, WritePacket } from '@nestjs/microservices';
-import { BrokeredClient, type Codec, ConnectionClosedError, describeError, ReplySequencer, resolveCodec, TransportStatus, uniqueName } from '@nest-transports/shared';
+import {
+  BrokeredClient,
+  type Codec,
+  ConnectionClosedError,
+  describeError,
+  ReplySequencer,
+  resolveCodec,
+  TransportStatus,
+  uniqueName,
+} from '@nest-transports/shared';
 import { PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, PubSubAttributes } from './constants.js';
 import { PubSubAdmin } from './admin.js';
 import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
@@ -203,7 +212,9 @@ export class PubSubClient extends BrokeredClient {
       await reply.subscription.close().catch(() => undefined);
       reply.subscription.removeAllListeners();
       const admin = this.admin();
-      await admin.deleteQuietly('subscription', reply.subscriptionName).catch((err) => this.logger.warn(`Could not delete reply subscription: ${describeError(err).message}`));
+      await admin
+        .deleteQuietly('subscription', reply.subscriptionName)
+        .catch((err) => this.logger.warn(`Could not delete reply subscription: ${describeError(err).message}`));
       await admin.deleteQuietly('topic', reply.topic).catch((err) => this.logger.warn(`Could not delete reply topic: ${describeError(err).message}`));
     }
     await Promise.allSettled([...this.topics.values()].map((topic) => topic.flush()));

@@ -137,8 +137,7 @@ function validateCommon(transport: string, options: PubSubCommonOptions) {
     'Pass `new PubSub({ projectId })` from @google-cloud/pubsub, or use clientConfig instead.',
   );
   v.check(
-    options.client !== undefined ||
-      Boolean(options.clientConfig?.projectId || process.env.GOOGLE_CLOUD_PROJECT || process.env.GCLOUD_PROJECT),
+    options.client !== undefined || Boolean(options.clientConfig?.projectId || process.env.GOOGLE_CLOUD_PROJECT || process.env.GCLOUD_PROJECT),
     'clientConfig.projectId',
     'is missing',
     'Set clientConfig.projectId (or GOOGLE_CLOUD_PROJECT): without it the Google client queries the cloud metadata server.',

@@ -86,7 +86,11 @@ export class PubSubProcessing {
     return async (packet: WritePacket & { id: string }) => {
       let body = this.encode(packet);
       if (body.byteLength > PUBSUB_MAX_MESSAGE_BYTES) {
-        body = this.encode({ id, err: { status: 'error', message: `The reply is ${body.byteLength} bytes, over Pub/Sub's limit of ${PUBSUB_MAX_MESSAGE_BYTES}.` }, isDisposed: true });
+        body = this.encode({
+          id,
+          err: { status: 'error', message: `The reply is ${body.byteLength} bytes, over Pub/Sub's limit of ${PUBSUB_MAX_MESSAGE_BYTES}.` },
+          isDisposed: true,
+        });
       }
       try {
         await this.deps.replies.publish(replyTo, body, { [PubSubAttributes.ID]: id, [PubSubAttributes.SEQ]: String(seq++) });

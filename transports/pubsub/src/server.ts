@@ -47,7 +47,10 @@ const ACK_BATCH_MS = 10;
 const LEASES_PER_HANDLER = 2;
 
 export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> implements CustomTransportStrategy {
-  private readonly routes = new RouteMemo((pattern) => super.getRouteFromPattern(pattern), (route) => this.messageHandlers.has(route));
+  private readonly routes = new RouteMemo(
+    (pattern) => super.getRouteFromPattern(pattern),
+    (route) => this.messageHandlers.has(route),
+  );
   override transportId = PUBSUB_TRANSPORT;
   override readonly propagatesEventHandlerErrors = true;
 

@@ -85,7 +85,12 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
   let app: INestMicroservice;
   let manualApp: INestMicroservice;
   let proxy: PubSubClient;
-  const names = { plain: { topic: '', subscription: '' }, dl: { topic: '', subscription: '' }, ordered: { topic: '', subscription: '' }, eod: { topic: '', subscription: '' } };
+  const names = {
+    plain: { topic: '', subscription: '' },
+    dl: { topic: '', subscription: '' },
+    ordered: { topic: '', subscription: '' },
+    eod: { topic: '', subscription: '' },
+  };
   let deadLetters: string;
 
   beforeAll(async () => {
@@ -101,7 +106,12 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
     names.ordered = await fixture.topicWithSubscription({ enableMessageOrdering: true });
     names.eod = await fixture.topicWithSubscription({ enableExactlyOnceDelivery: true });
     ({ app } = await startApp(url, [DeliveryController], {
-      subscriptions: [{ name: names.plain.subscription, defaultPattern: 'external.a' }, names.dl.subscription, names.ordered.subscription, names.eod.subscription],
+      subscriptions: [
+        { name: names.plain.subscription, defaultPattern: 'external.a' },
+        names.dl.subscription,
+        names.ordered.subscription,
+        names.eod.subscription,
+      ],
     }));
     // Pattern → topic routing: the client picks the topic from the pattern.
     proxy = client(url, {
@@ -205,12 +215,13 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
   it('leaves nothing unacked once handled: a fresh reader of the subscriptions gets nothing', async () => {
     await app.close();
     const leftovers = await Promise.all(
-      [names.plain.subscription, names.ordered.subscription, names.eod.subscription].map((s) => fixture.receiveOne(s, 1500).then(
-        (m) => m.data.toString(),
-        () => null,
-      )),
+      [names.plain.subscription, names.ordered.subscription, names.eod.subscription].map((s) =>
+        fixture.receiveOne(s, 1500).then(
+          (m) => m.data.toString(),
+          () => null,
+        ),
+      ),
     );
     expect(leftovers).toEqual([null, null, null]);
   });
 });
-

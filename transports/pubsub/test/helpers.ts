@@ -110,5 +110,4 @@ export class Collector<T = unknown> {
   }
 }
 
-
 export { within, deferred };

@@ -58,7 +58,9 @@ suite('PubSub lifecycle (emulator)', () => {
     const server = new PubSubServer({ clientConfig: clientConfig(url), subscription: 'no-such-subscription' });
     const err = await listen(server);
     expect(err).toBeInstanceOf(PubSubResourceMissingError);
-    expect(String((err as Error).message)).toMatch(/subscription "projects\/nest-transports-test\/subscriptions\/no-such-subscription" does not exist.*autoCreate: true/);
+    expect(String((err as Error).message)).toMatch(
+      /subscription "projects\/nest-transports-test\/subscriptions\/no-such-subscription" does not exist.*autoCreate: true/,
+    );
     await server.close();
   });
 

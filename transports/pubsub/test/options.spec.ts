@@ -14,10 +14,8 @@ import {
 } from '../src/index.js';
 
 const clientConfig = { projectId: 'p', apiEndpoint: '127.0.0.1:1', emulatorMode: true };
-const server = (options: Record<string, unknown>) => () =>
-  new PubSubServer({ clientConfig, subscription: 'orders-sub', ...options } as PubSubServerOptions);
-const client = (options: Record<string, unknown>) => () =>
-  new PubSubClient({ clientConfig, topic: 'orders', ...options } as PubSubClientOptions);
+const server = (options: Record<string, unknown>) => () => new PubSubServer({ clientConfig, subscription: 'orders-sub', ...options } as PubSubServerOptions);
+const client = (options: Record<string, unknown>) => () => new PubSubClient({ clientConfig, topic: 'orders', ...options } as PubSubClientOptions);
 
 describe('option validation', () => {
   it('accepts the minimal options', () => {
@@ -93,7 +91,10 @@ describe('parsePushRequest', () => {
       deliveryAttempt: 2,
       message: { data: Buffer.from('hi').toString('base64'), attributes: { k: 'v' }, message_id: '9', orderingKey: 'o' },
     });
-    expect(parsed).toMatchObject({ subscription: 'projects/p/subscriptions/s', message: { id: '9', attributes: { k: 'v' }, orderingKey: 'o', deliveryAttempt: 2 } });
+    expect(parsed).toMatchObject({
+      subscription: 'projects/p/subscriptions/s',
+      message: { id: '9', attributes: { k: 'v' }, orderingKey: 'o', deliveryAttempt: 2 },
+    });
     expect('message' in parsed && parsed.message.data.toString()).toBe('hi');
   });
   it('rejects anything else', () => {

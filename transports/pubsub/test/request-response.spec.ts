@@ -121,7 +121,7 @@ suite('PubSub request-response and events (emulator)', () => {
     await expect(firstValueFrom(proxy.send('nobody.home', 1))).rejects.toEqual(NO_MESSAGE_HANDLER);
   });
 
-  it('delivers an RpcException\'s error object intact, and a plain error as Nest\'s internal error', async () => {
+  it("delivers an RpcException's error object intact, and a plain error as Nest's internal error", async () => {
     await expect(firstValueFrom(proxy.send('fail.rpc', 1))).rejects.toEqual({ code: 'E_BAD_INPUT', detail: 'nope' });
     const err = await firstValueFrom(proxy.send('fail.plain', 1)).catch((e) => e);
     expect(err).toEqual({ status: 'error', message: 'Internal server error' });
@@ -177,9 +177,7 @@ suite('PubSub request-response and events (emulator)', () => {
     try {
       await Promise.all(replicas.map((r) => r.connect()));
       expect(new Set(replicas.map((r) => r.replyTopic)).size).toBe(3);
-      const answers = await Promise.all(
-        replicas.flatMap((r, ri) => Array.from({ length: 5 }, (_, i) => firstValueFrom(r.send('sum', [ri * 100, i])))),
-      );
+      const answers = await Promise.all(replicas.flatMap((r, ri) => Array.from({ length: 5 }, (_, i) => firstValueFrom(r.send('sum', [ri * 100, i])))));
       expect(answers).toEqual(replicas.flatMap((_, ri) => Array.from({ length: 5 }, (_, i) => ri * 100 + i)));
     } finally {
       await Promise.all(replicas.map((r) => r.close()));

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CreateQueueCommand, DeleteQueueCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { ReadPacket, WritePacket } from '@nestjs/microservices';
-import { BrokeredClient, InvalidOptionError, PayloadTooLargeError, resolveCodec, TransportStatus, uniqueName, type Codec, ReplySequencer } from '@nest-transports/shared';
+import {
+  BrokeredClient,
+  InvalidOptionError,
+  PayloadTooLargeError,
+  resolveCodec,
+  TransportStatus,
+  uniqueName,
+  type Codec,
+  ReplySequencer,
+} from '@nest-transports/shared';
 import { SqsOperations } from './operations.js';
 import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions } from './options.js';
 import { QueuePoller } from './poller.js';
@@ -172,7 +181,14 @@ export class SqsClient extends BrokeredClient {
     }
   }
 
-  private async sendMessage(connection: Connection, pattern: string, body: string, attributes: Attributes, record?: SqsRecordOptions, id?: string): Promise<void> {
+  private async sendMessage(
+    connection: Connection,
+    pattern: string,
+    body: string,
+    attributes: Attributes,
+    record?: SqsRecordOptions,
+    id?: string,
+  ): Promise<void> {
     const size = messageSize(body, attributes);
     this.prepareSend(connection, pattern, size, record);
     const fifo = connection.target.fifo;

@@ -57,16 +57,19 @@ export class SqsOperations {
   ) {}
 
   send(queueUrl: string, message: OutgoingMessage): Promise<void> {
-    return this.batcher(this.senders, queueUrl, () =>
-      new Batcher<OutgoingMessage>((items) => this.sendBatch(queueUrl, items), {
-        maxEntries: 10,
-        maxWeight: this.settings.maxBatchBytes,
-        weight: (m) => m.size,
-        windowMs: this.settings.sendWindowMs,
-        retries: this.settings.retries,
-        // A FIFO queue keeps the order of calls only if the next starts after the last one landed.
-        maxInFlight: queueUrl.endsWith('.fifo') ? 1 : undefined,
-      }),
+    return this.batcher(
+      this.senders,
+      queueUrl,
+      () =>
+        new Batcher<OutgoingMessage>((items) => this.sendBatch(queueUrl, items), {
+          maxEntries: 10,
+          maxWeight: this.settings.maxBatchBytes,
+          weight: (m) => m.size,
+          windowMs: this.settings.sendWindowMs,
+          retries: this.settings.retries,
+          // A FIFO queue keeps the order of calls only if the next starts after the last one landed.
+          maxInFlight: queueUrl.endsWith('.fifo') ? 1 : undefined,
+        }),
     ).add(message);
   }
 

@@ -71,21 +71,27 @@ export type ResolvedServerOptions = Required<
 > &
   SqsServerOptions;
 
-export type ResolvedClientOptions = Required<
-  Omit<SqsClientOptions, 'sqs' | 'serializer' | 'deserializer' | 'replyQueue' | 'messageGroupId' | 'codec'>
-> &
+export type ResolvedClientOptions = Required<Omit<SqsClientOptions, 'sqs' | 'serializer' | 'deserializer' | 'replyQueue' | 'messageGroupId' | 'codec'>> &
   SqsClientOptions;
 
 const COMMON_KEYS = ['sqs', 'codec', 'maxMessageBytes', 'serializer', 'deserializer'];
 const SERVER_KEYS = [
   ...COMMON_KEYS,
-  'queues', 'pollers', 'batchSize', 'waitTimeSeconds', 'maxConcurrency', 'visibilityTimeout', 'extendVisibility',
-  'maxVisibilitySeconds', 'retryDelaySeconds', 'manualAck', 'defaultPattern', 'onMalformed', 'batchWindowMs',
+  'queues',
+  'pollers',
+  'batchSize',
+  'waitTimeSeconds',
+  'maxConcurrency',
+  'visibilityTimeout',
+  'extendVisibility',
+  'maxVisibilitySeconds',
+  'retryDelaySeconds',
+  'manualAck',
+  'defaultPattern',
+  'onMalformed',
+  'batchWindowMs',
 ];
-const CLIENT_KEYS = [
-  ...COMMON_KEYS,
-  'queue', 'replyQueue', 'replyQueuePrefix', 'requestTimeout', 'batchWindowMs', 'sendRetries', 'messageGroupId',
-];
+const CLIENT_KEYS = [...COMMON_KEYS, 'queue', 'replyQueue', 'replyQueuePrefix', 'requestTimeout', 'batchWindowMs', 'sendRetries', 'messageGroupId'];
 
 const QUEUE = /^(https?:\/\/\S+|[A-Za-z0-9_-]{1,75}(\.fifo)?)$/;
 

@@ -26,7 +26,10 @@ export type SqsServerEvents = {
  * request-reply through the reply queue each client names.
  */
 export class SqsServer extends Server<SqsServerEvents, TransportStatus> implements CustomTransportStrategy {
-  private readonly routes = new RouteMemo((pattern) => super.getRouteFromPattern(pattern), (route) => this.messageHandlers.has(route));
+  private readonly routes = new RouteMemo(
+    (pattern) => super.getRouteFromPattern(pattern),
+    (route) => this.messageHandlers.has(route),
+  );
   override transportId = SQS_TRANSPORT;
   override readonly propagatesEventHandlerErrors = true;
 

@@ -1,10 +1,4 @@
-import {
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  SQSClient,
-  type QueueAttributeName,
-  type SQSClientConfig,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient, type QueueAttributeName, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { BackendUnreachableError, TransportError } from '@nest-transports/shared';
 
 /** How long resolving a queue at listen()/connect() may take before it fails. */
@@ -52,9 +46,7 @@ const isUrl = (queue: string) => /^https?:\/\//.test(queue);
 export async function resolveQueue(sqs: SQSClient, transport: string, queue: string): Promise<QueueInfo> {
   const abortSignal = AbortSignal.timeout(RESOLVE_TIMEOUT_MS);
   try {
-    const url = isUrl(queue)
-      ? queue
-      : (await sqs.send(new GetQueueUrlCommand({ QueueName: queue }), { abortSignal })).QueueUrl!;
+    const url = isUrl(queue) ? queue : (await sqs.send(new GetQueueUrlCommand({ QueueName: queue }), { abortSignal })).QueueUrl!;
     const names: QueueAttributeName[] = ['VisibilityTimeout', 'FifoQueue'];
     const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }), { abortSignal });
     return { url, fifo: Attributes.FifoQueue === 'true' || url.endsWith('.fifo'), visibilityTimeout: Number(Attributes.VisibilityTimeout ?? 30) };

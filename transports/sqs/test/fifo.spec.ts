@@ -60,7 +60,7 @@ describe('SqsServer + SqsClient: FIFO queues', () => {
     expect(overlapped).toBe(true); // one group does not serialise the whole queue
   });
 
-  it('uses the pattern as the default group, keeping one client\'s events in order', async () => {
+  it("uses the pattern as the default group, keeping one client's events in order", async () => {
     const queue = await fifoQueue();
     await bed.app(FifoController, { queues: [queue] });
     const client = bed.client({ queue });

@@ -146,5 +146,4 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms = 1
   }
 }
 
-
 export { deferred };

@@ -23,7 +23,12 @@ class LambdaController {
 @Module({ controllers: [LambdaController] })
 class LambdaModule {}
 
-const record = (id: string, body: unknown, arn = 'arn:aws:sqs:us-east-1:000000000000:jobs', attrs: SqsLambdaRecord['messageAttributes'] = {}): SqsLambdaRecord => ({
+const record = (
+  id: string,
+  body: unknown,
+  arn = 'arn:aws:sqs:us-east-1:000000000000:jobs',
+  attrs: SqsLambdaRecord['messageAttributes'] = {},
+): SqsLambdaRecord => ({
   messageId: id,
   receiptHandle: `rh-${id}`,
   body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -50,7 +55,12 @@ describe('SqsServer#handleLambdaEvent: the same processing behind a Lambda SQS t
 
   it('reports only the failed and malformed records of a standard batch', async () => {
     const out = await server.handleLambdaEvent({
-      Records: [record('1', { pattern: 'work', data: 1 }), record('2', { pattern: 'work', data: -1 }), record('3', 'not a packet'), record('4', { pattern: 'work', data: 2 })],
+      Records: [
+        record('1', { pattern: 'work', data: 1 }),
+        record('2', { pattern: 'work', data: -1 }),
+        record('3', 'not a packet'),
+        record('4', { pattern: 'work', data: 2 }),
+      ],
     });
     expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['2', '3']);
   });
@@ -58,7 +68,11 @@ describe('SqsServer#handleLambdaEvent: the same processing behind a Lambda SQS t
   it('stops a FIFO batch at its first failure and reports the rest', async () => {
     const arn = 'arn:aws:sqs:us-east-1:000000000000:jobs.fifo';
     const out = await server.handleLambdaEvent({
-      Records: [record('a', { pattern: 'work', data: 1 }, arn), record('b', { pattern: 'work', data: -1 }, arn), record('c', { pattern: 'work', data: 3 }, arn)],
+      Records: [
+        record('a', { pattern: 'work', data: 1 }, arn),
+        record('b', { pattern: 'work', data: -1 }, arn),
+        record('c', { pattern: 'work', data: 3 }, arn),
+      ],
     });
     expect(out.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['b', 'c']);
   });

@@ -22,7 +22,10 @@ class MathController {
   @MessagePattern('count')
   count(@Payload() n: number): Observable<number> {
     // Values spaced out so every one is its own reply message.
-    return timer(0, 5).pipe(take(n), map((i) => i + 1));
+    return timer(0, 5).pipe(
+      take(n),
+      map((i) => i + 1),
+    );
   }
 
   @MessagePattern('count-now')
@@ -99,16 +102,16 @@ describe('SqsServer + SqsClient: request-reply', () => {
     await expect(firstValueFrom(client.send('nope', 1))).rejects.toBe('There is no matching message handler defined in the remote service.');
   });
 
-  it('carries an RpcException\'s error object intact', async () => {
+  it("carries an RpcException's error object intact", async () => {
     await expect(firstValueFrom(client.send('rpc-fail', 1))).rejects.toEqual({ code: 'E_BAD', detail: 'bad input' });
   });
 
-  it('turns a plain Error into Nest\'s internal error, without the stack', async () => {
+  it("turns a plain Error into Nest's internal error, without the stack", async () => {
     const err = await firstValueFrom(client.send('plain-fail', 1)).catch((e) => e);
     expect(err).toEqual({ status: 'error', message: 'Internal server error' });
   });
 
-  it('gives the handler an SqsContext with the record\'s attributes', async () => {
+  it("gives the handler an SqsContext with the record's attributes", async () => {
     const record = new SqsRecordBuilder([1]).setMessageAttributes({ tenant: 'acme', weight: 3 }).build();
     const seen = await firstValueFrom(client.send('ctx', record));
     expect(seen).toEqual({ isContext: true, queueUrl, pattern: 'ctx', attrs: { tenant: 'acme', weight: '3' }, receiveCount: 1, hasBody: true });

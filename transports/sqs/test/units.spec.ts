@@ -104,7 +104,7 @@ describe('message bodies', () => {
   const SAFE = /^[\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]*$/;
 
   it('escapes what SQS or an emulator rejects in JSON, and decodes to the same value', () => {
-    const value = { text: 'wörld 你好 🚀👩‍💻 \u0000\n\t"q"\\ \uFFFF \uFFFE \uD800x', nested: { 'ключ': ['🎉', 1, null] } };
+    const value = { text: 'wörld 你好 🚀👩‍💻 \u0000\n\t"q"\\ \uFFFF \uFFFE \uD800x', nested: { ключ: ['🎉', 1, null] } };
     const codec = new JsonCodec();
     const body = encodeBody(codec, value);
     expect(body).toMatch(SAFE);
@@ -133,7 +133,11 @@ describe('Batcher', () => {
   it('splits by weight', async () => {
     const calls: number[][] = [];
     const batcher = new Batcher<number>(async (items) => (calls.push(items), items.map(() => ok)), {
-      maxEntries: 10, maxWeight: 100, weight: (n) => n, windowMs: 5, retries: 0,
+      maxEntries: 10,
+      maxWeight: 100,
+      weight: (n) => n,
+      windowMs: 5,
+      retries: 0,
     });
     await Promise.all([60, 30, 20, 90].map((n) => batcher.add(n)));
     expect(calls).toEqual([[60, 30], [20], [90]]);

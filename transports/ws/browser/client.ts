@@ -155,7 +155,10 @@ export class WsBrowserClient {
       complete: () => settle(() => observer.complete()),
     });
     if (timeout > 0) {
-      timer = setTimeout(() => settle(() => observer.error(new WsBrowserError('REQUEST_TIMEOUT', `No reply to ${JSON.stringify(pattern)} within ${timeout} ms.`))), timeout);
+      timer = setTimeout(
+        () => settle(() => observer.error(new WsBrowserError('REQUEST_TIMEOUT', `No reply to ${JSON.stringify(pattern)} within ${timeout} ms.`))),
+        timeout,
+      );
     }
     options.signal?.addEventListener('abort', onAbort);
     socket.send(frame);

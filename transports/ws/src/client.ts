@@ -139,9 +139,7 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
       return Promise.reject(new ConnectionClosedError('WsClient', `not connected to ${this.options.url}; the event was not sent`));
     }
     const frame = this.encode(packet);
-    return new Promise<T>((resolve, reject) =>
-      this.sendFrame(socket, frame, (err) => (err ? reject(err) : resolve(undefined as T))),
-    );
+    return new Promise<T>((resolve, reject) => this.sendFrame(socket, frame, (err) => (err ? reject(err) : resolve(undefined as T))));
   }
 
   /**
@@ -246,7 +244,9 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
     this.reconnecting = false;
     this.connection = null;
     this._status$.next(TransportStatus.DISCONNECTED);
-    const error = new TransportError('RECONNECT_FAILED', `WsClient: gave up reconnecting to ${this.options.url} after ${maxAttempts} attempts`, { cause: lastError });
+    const error = new TransportError('RECONNECT_FAILED', `WsClient: gave up reconnecting to ${this.options.url} after ${maxAttempts} attempts`, {
+      cause: lastError,
+    });
     this.emitError(error);
     throw error;
   }

@@ -122,8 +122,41 @@ export const WS_CLIENT_DEFAULTS = {
   reconnect: { enabled: true, initialDelay: 100, maxDelay: 5000, maxAttempts: Infinity },
 } as const;
 
-const SERVER_KEYS = ['host', 'port', 'server', 'path', 'tls', 'authenticate', 'maxPayload', 'maxBufferedBytes', 'heartbeatInterval', 'closeTimeout', 'codec', 'subprotocol', 'perMessageDeflate', 'serializer', 'deserializer'] as const;
-const CLIENT_KEYS = ['url', 'headers', 'token', 'tls', 'connectTimeout', 'requestTimeout', 'reconnect', 'whileReconnecting', 'heartbeatInterval', 'maxPayload', 'maxReplyPayload', 'codec', 'subprotocol', 'perMessageDeflate', 'serializer', 'deserializer'] as const;
+const SERVER_KEYS = [
+  'host',
+  'port',
+  'server',
+  'path',
+  'tls',
+  'authenticate',
+  'maxPayload',
+  'maxBufferedBytes',
+  'heartbeatInterval',
+  'closeTimeout',
+  'codec',
+  'subprotocol',
+  'perMessageDeflate',
+  'serializer',
+  'deserializer',
+] as const;
+const CLIENT_KEYS = [
+  'url',
+  'headers',
+  'token',
+  'tls',
+  'connectTimeout',
+  'requestTimeout',
+  'reconnect',
+  'whileReconnecting',
+  'heartbeatInterval',
+  'maxPayload',
+  'maxReplyPayload',
+  'codec',
+  'subprotocol',
+  'perMessageDeflate',
+  'serializer',
+  'deserializer',
+] as const;
 const SUBPROTOCOL = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function resolveServerOptions(options: WsServerOptions = {}) {
@@ -139,8 +172,18 @@ export function resolveServerOptions(options: WsServerOptions = {}) {
     .integer('closeTimeout', { min: 0 })
     .string('subprotocol', { pattern: SUBPROTOCOL })
     .boolean('perMessageDeflate')
-    .check(!(options.server && options.tls), 'tls', 'is set together with "server"', 'Give TLS options to your https server instead, or drop "server" to serve wss:// standalone.')
-    .check(!(options.server && options.port !== undefined), 'port', 'is set together with "server"', 'An attached server listens on the HTTP server\'s port: drop "port".');
+    .check(
+      !(options.server && options.tls),
+      'tls',
+      'is set together with "server"',
+      'Give TLS options to your https server instead, or drop "server" to serve wss:// standalone.',
+    )
+    .check(
+      !(options.server && options.port !== undefined),
+      'port',
+      'is set together with "server"',
+      'An attached server listens on the HTTP server\'s port: drop "port".',
+    );
   return {
     ...WS_SERVER_DEFAULTS,
     ...options,
@@ -168,7 +211,12 @@ export function resolveClientOptions(options: WsClientOptions) {
     .boolean('enabled')
     .integer('initialDelay', { min: 1 })
     .integer('maxDelay', { min: 1 })
-    .check(reconnect.maxAttempts === Infinity || (Number.isInteger(reconnect.maxAttempts) && reconnect.maxAttempts >= 0), 'reconnect.maxAttempts', `is ${reconnect.maxAttempts}`, 'Use a whole number ≥ 0 or Infinity.');
+    .check(
+      reconnect.maxAttempts === Infinity || (Number.isInteger(reconnect.maxAttempts) && reconnect.maxAttempts >= 0),
+      'reconnect.maxAttempts',
+      `is ${reconnect.maxAttempts}`,
+      'Use a whole number ≥ 0 or Infinity.',
+    );
   return { ...WS_CLIENT_DEFAULTS, ...options, reconnect, codec: resolveCodec('WsClient', options.codec) };
 }
 

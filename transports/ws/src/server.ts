@@ -70,7 +70,10 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
   private closing = false;
   private suppressedLogs = 0;
   private lastProtocolLog = 0;
-  private readonly routes = new RouteMemo((p) => super.getRouteFromPattern(p), (route) => this.messageHandlers.has(route));
+  private readonly routes = new RouteMemo(
+    (p) => super.getRouteFromPattern(p),
+    (route) => this.messageHandlers.has(route),
+  );
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     void this.upgrade(request, socket, head).catch((err) => this.emitError(err));
 
@@ -233,7 +236,11 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
   private async onFrame(conn: ConnectionState, data: RawData, isBinary: boolean): Promise<void> {
     const { codec } = this.options;
     if (isBinary !== codec.binary) {
-      return this.protocolError(conn, 1003, isBinary ? `binary frame on a ${codec.name} (text) connection` : `text frame on a ${codec.name} (binary) connection`);
+      return this.protocolError(
+        conn,
+        1003,
+        isBinary ? `binary frame on a ${codec.name} (text) connection` : `text frame on a ${codec.name} (binary) connection`,
+      );
     }
     let value: unknown;
     let packet: InboundPacket;

@@ -16,7 +16,12 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string): 
 /** The subprotocols a client offered in `Sec-WebSocket-Protocol`. */
 export function offeredSubprotocols(request: IncomingMessage): string[] {
   const header = request.headers['sec-websocket-protocol'];
-  return header ? header.split(',').map((p) => p.trim()).filter(Boolean) : [];
+  return header
+    ? header
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : [];
 }
 
 export function requestPath(request: IncomingMessage): string {

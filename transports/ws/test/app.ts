@@ -21,5 +21,4 @@ export function client(url: string, options: Partial<WsClientOptions> = {}) {
 
 export { Controller };
 
-
 export { within, deferred };

@@ -27,7 +27,9 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
   const server = createServer(async (req, res) => {
     if (req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/html' });
-      return res.end('<!doctype html><title>ws</title><script src="/vendor/msgpackr.js"></script><script type="module">import * as lib from "/client/index.js"; window.lib = lib;</script>');
+      return res.end(
+        '<!doctype html><title>ws</title><script src="/vendor/msgpackr.js"></script><script type="module">import * as lib from "/client/index.js"; window.lib = lib;</script>',
+      );
     }
     if (req.url === '/vendor/msgpackr.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' });
@@ -53,7 +55,15 @@ describeBrowser('WsBrowserClient in headless Chromium', () => {
     web = await servePage();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage();
     await page.goto(web.origin);
@@ -86,13 +96,21 @@ describeBrowser('WsBrowserClient in headless Chromium', () => {
   it('emits events to every handler', async () => {
     seen.events.length = 0;
     await page.evaluate(() => window.client.emit('recorded', { from: 'browser' }));
-    await within(waitUntil(() => seen.events.length === 1), 3000, 'the event');
+    await within(
+      waitUntil(() => seen.events.length === 1),
+      3000,
+      'the event',
+    );
     expect(seen.events).toEqual([{ from: 'browser' }]);
   });
 
   it('rejects with the same error information a Nest client gets', async () => {
     const errors = await page.evaluate(async () => {
-      const grab = (p: Promise<unknown>) => p.then(() => null, (e) => ({ name: e.name, message: e.message, error: e.error }));
+      const grab = (p: Promise<unknown>) =>
+        p.then(
+          () => null,
+          (e) => ({ name: e.name, message: e.message, error: e.error }),
+        );
       return {
         rpc: await grab(window.client.send('rpc-error', {})),
         unknown: await grab(window.client.send('nobody-home', {})),
@@ -110,9 +128,14 @@ describeBrowser('WsBrowserClient in headless Chromium', () => {
     const binary = await startApp([TestController], { codec: 'msgpack' });
     try {
       const result = await page.evaluate(async (url) => {
-        const { Packr } = (window as unknown as { msgpackr: { Packr: new (o: object) => { pack(v: unknown): Uint8Array; unpack(b: Uint8Array): unknown } } }).msgpackr;
+        const { Packr } = (window as unknown as { msgpackr: { Packr: new (o: object) => { pack(v: unknown): Uint8Array; unpack(b: Uint8Array): unknown } } })
+          .msgpackr;
         const packr = new Packr({ useRecords: false });
-        const codec = { binary: true, encode: (v: unknown) => packr.pack(v), decode: (d: string | ArrayBuffer) => packr.unpack(new Uint8Array(d as ArrayBuffer)) };
+        const codec = {
+          binary: true,
+          encode: (v: unknown) => packr.pack(v),
+          decode: (d: string | ArrayBuffer) => packr.unpack(new Uint8Array(d as ArrayBuffer)),
+        };
         const client = new window.lib.WsBrowserClient({ url, codec });
         try {
           return { sum: await client.send('sum', [1, 2, 39]), echo: await client.send('echo', { text: 'ünï', list: [1.5, true, null] }) };

@@ -44,12 +44,18 @@ export class TestController {
   @MessagePattern('flood')
   flood(@Payload() { n, size }: { n: number; size: number }): Observable<string> {
     const chunk = 'y'.repeat(size);
-    return interval(0).pipe(take(n), map(() => chunk));
+    return interval(0).pipe(
+      take(n),
+      map(() => chunk),
+    );
   }
 
   @MessagePattern('ticks')
   ticks(@Payload() n: number): Observable<number> {
-    return interval(1).pipe(take(n), map((i) => i * 10));
+    return interval(1).pipe(
+      take(n),
+      map((i) => i * 10),
+    );
   }
 
   @MessagePattern('rpc-error')

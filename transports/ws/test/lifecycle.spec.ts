@@ -77,7 +77,11 @@ describe('client and server lifecycle', () => {
     ws.on('reconnecting', (attempt) => reconnecting.resolve(attempt));
     await expect(firstValueFrom(ws.send('sum', [1]))).resolves.toBe(1);
     const inFlight = firstValueFrom(ws.send('slow', 5000)).catch((e) => e);
-    await within(waitFor(() => ws.inFlight === 1), 1000, 'the slow request in flight');
+    await within(
+      waitFor(() => ws.inFlight === 1),
+      1000,
+      'the slow request in flight',
+    );
     await first.app.close(); // waits closeTimeout (50 ms) for the slow handler, then closes the connection
     const err = await within(inFlight, 2000, 'the in-flight failure');
     expect(err).toMatchObject({ code: expect.stringMatching(/CONNECTION_CLOSED/) });
@@ -103,9 +107,17 @@ describe('client and server lifecycle', () => {
     const ws = track(client(started.url, { reconnect: { enabled: false } }));
     await ws.connect();
     const replies = Promise.all([150, 200, 250].map((ms) => firstValueFrom(ws.send('slow', ms))));
-    await within(waitFor(() => ws.inFlight === 3), 1000, 'three requests in flight');
+    await within(
+      waitFor(() => ws.inFlight === 3),
+      1000,
+      'three requests in flight',
+    );
     const closing = started.app.close();
-    await within(waitFor(() => started.server.address === null), 2000, 'the server to stop accepting');
+    await within(
+      waitFor(() => started.server.address === null),
+      2000,
+      'the server to stop accepting',
+    );
     const late = track(client(started.url, { reconnect: { enabled: false } }));
     await expect(late.connect()).rejects.toThrow(/cannot reach/);
     await expect(within(replies, 3000, 'the replies')).resolves.toEqual(['slept 150', 'slept 200', 'slept 250']);
@@ -132,7 +144,11 @@ describe('client and server lifecycle', () => {
     const big = 'x'.repeat(60 * 1024);
     for (let i = 0; i < 300; i++) reader.ws.send(JSON.stringify({ id: String(i), pattern: 'echo', data: big }));
     const socket = await serverSide.promise;
-    await within(waitFor(() => socket.isPaused), 5000, 'the server to pause reading that peer');
+    await within(
+      waitFor(() => socket.isPaused),
+      5000,
+      'the server to pause reading that peer',
+    );
     // Paused: nothing more is read, so the queue cannot grow past the reply being written.
     expect(socket.bufferedAmount).toBeLessThanOrEqual(maxBufferedBytes + big.length + 1024);
     reader.resume();

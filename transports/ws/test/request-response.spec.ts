@@ -55,8 +55,13 @@ describe.each(['json', 'msgpack'] as const)('WsServer + WsClient over %s', (code
     const near = 'n'.repeat(1024 * 1024 - 200);
     await expect(firstValueFrom(ws.send('echo', near))).resolves.toBe(near);
     const err = await firstValueFrom(ws.send('echo', 'o'.repeat(1024 * 1024 + 1))).catch((e) => e);
-    expect(err).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/^WsClient: the encoded message is \d+ bytes, over the limit of 1048576 bytes/) });
-    await expect(firstValueFrom(ws.emit('recorded', 'o'.repeat(1024 * 1024 + 1)), { defaultValue: 'sent' })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(err).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: expect.stringMatching(/^WsClient: the encoded message is \d+ bytes, over the limit of 1048576 bytes/),
+    });
+    await expect(firstValueFrom(ws.emit('recorded', 'o'.repeat(1024 * 1024 + 1)), { defaultValue: 'sent' })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
     await expect(firstValueFrom(ws.send('sum', [1, 2]))).resolves.toBe(3);
   });
 
@@ -81,14 +86,22 @@ describe.each(['json', 'msgpack'] as const)('WsServer + WsClient over %s', (code
 
   it('runs every event handler for a pattern', async () => {
     await firstValueFrom(ws.emit('recorded', { n: 1 }), { defaultValue: undefined });
-    await within(waitUntil(() => seen.events.length === 1 && seen.second.length === 1), 2000, 'both handlers');
+    await within(
+      waitUntil(() => seen.events.length === 1 && seen.second.length === 1),
+      2000,
+      'both handlers',
+    );
     expect(seen.events).toEqual([{ n: 1 }]);
     expect(seen.second).toEqual([{ n: 1 }]);
   });
 
   it('keeps the order of events from one client', async () => {
     for (let i = 0; i < 200; i++) ws.emit('recorded', i);
-    await within(waitUntil(() => seen.events.length === 200), 3000, '200 events');
+    await within(
+      waitUntil(() => seen.events.length === 200),
+      3000,
+      '200 events',
+    );
     expect(seen.events).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
@@ -127,7 +140,11 @@ describe.each(['json', 'msgpack'] as const)('WsServer + WsClient over %s', (code
   it('drops the reply of a request unsubscribed early, leaking nothing', async () => {
     const subscription = ws.send('slow', 50).subscribe();
     expect(ws.inFlight).toBeGreaterThanOrEqual(0);
-    await within(waitUntil(() => ws.inFlight === 1), 1000, 'the request in flight');
+    await within(
+      waitUntil(() => ws.inFlight === 1),
+      1000,
+      'the request in flight',
+    );
     subscription.unsubscribe();
     expect(ws.inFlight).toBe(0);
     await expect(firstValueFrom(ws.send('slow', 80))).resolves.toBe('slept 80');

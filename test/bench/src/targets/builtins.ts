@@ -4,7 +4,11 @@ import { startNestServer } from '../nest-app.js';
 import type { ClientEnv, ServerEnv, TargetModule } from '../types.js';
 
 /** A Nest built-in configured by its server options and client factory. */
-function builtin(server: (env: ServerEnv) => MicroserviceOptions, client: (env: ClientEnv) => BenchableClient, prepare?: (env: ServerEnv) => Promise<void>): TargetModule {
+function builtin(
+  server: (env: ServerEnv) => MicroserviceOptions,
+  client: (env: ClientEnv) => BenchableClient,
+  prepare?: (env: ServerEnv) => Promise<void>,
+): TargetModule {
   return {
     async startServer(env) {
       await prepare?.(env);

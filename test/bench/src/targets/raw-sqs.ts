@@ -82,7 +82,8 @@ class BatchSender {
   ) {}
 
   send(queueUrl: string, body: string, attributes?: Attributes): Promise<void> {
-    if (!this.batched) return this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes })).then(() => undefined);
+    if (!this.batched)
+      return this.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes })).then(() => undefined);
     return new Promise((resolve, reject) => {
       const entry = { Id: String(++this.nextId), MessageBody: body, MessageAttributes: attributes };
       let list = this.queued.get(queueUrl);

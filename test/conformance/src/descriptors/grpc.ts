@@ -32,7 +32,7 @@ export class GrpcScenarioClient extends NestClientProxy {
     const method = methodOf(pattern);
     const call = service[method.charAt(0).toLowerCase() + method.slice(1)];
     if (!call) throw new Error(`no gRPC method for ${String(pattern)}`);
-    return call.call(service, { json: JSON.stringify(data) }).pipe(map(reply => JSON.parse(reply.json) as TResult));
+    return call.call(service, { json: JSON.stringify(data) }).pipe(map((reply) => JSON.parse(reply.json) as TResult));
   }
 
   private getService() {
@@ -77,20 +77,20 @@ export const grpc = defineTransport({
     'rr.object-pattern': 'gRPC routes by service and method, not by pattern',
     'rr.rpc-exception': "errors cross gRPC as a status code and a details string: an RpcException's error object does not arrive as an object",
     'rr.unknown-error': "errors cross gRPC as a status code (UNKNOWN), not as Nest's { status, message } object",
-    'pipe.validation': "the validation error is an RpcException object, which gRPC reduces to a status and a string",
+    'pipe.validation': 'the validation error is an RpcException object, which gRPC reduces to a status and a string',
     'ser.custom': 'gRPC encodes with protobuf; the serializer/deserializer options do not apply',
     'life.status': 'ClientGrpcProxy and ServerGrpc report no connection status',
     'ctx.metadata': 'scenario not wired for gRPC Metadata yet',
   },
   resolve: async () => ({ available: true, description: 'no broker' }),
-  server: env => ({ transport: Transport.GRPC, options: options(env.port) }),
+  server: (env) => ({ transport: Transport.GRPC, options: options(env.port) }),
   client: (env: RunEnv) => new GrpcScenarioClient(env.port),
-  unreachableClient: env => new GrpcScenarioClient(env.sparePort),
+  unreachableClient: (env) => new GrpcScenarioClient(env.sparePort),
   clientFirst: 'errors',
   noHandler: { behaviour: 'error', message: /UNIMPLEMENTED/ },
   payload: { large: 3 * 1024 * 1024, tooLarge: 5 * 1024 * 1024, tooLargeError: /RESOURCE_EXHAUSTED|larger than max/i },
-  handlerPattern: pattern => ({ pattern: { service: SERVICE, rpc: methodOf(pattern), streaming: 'no_stream' }, transport: Transport.GRPC }),
-  adaptHandler: handle => async (envelope: { json: string }, ctx: unknown) => {
+  handlerPattern: (pattern) => ({ pattern: { service: SERVICE, rpc: methodOf(pattern), streaming: 'no_stream' }, transport: Transport.GRPC }),
+  adaptHandler: (handle) => async (envelope: { json: string }, ctx: unknown) => {
     const result = await handle(JSON.parse(envelope.json), ctx);
     const wrap = (value: unknown) => ({ json: JSON.stringify(value) });
     return isObservable(result) ? result.pipe(map(wrap)) : wrap(result);

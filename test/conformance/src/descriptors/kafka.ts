@@ -1,11 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  ClientKafka,
-  KafkaContext,
-  KafkaRequestDeserializer,
-  KafkaResponseDeserializer,
-  Transport,
-} from '@nestjs/microservices';
+import { ClientKafka, KafkaContext, KafkaRequestDeserializer, KafkaResponseDeserializer, Transport } from '@nestjs/microservices';
 import { KafkaRequestSerializer } from '@nestjs/microservices/serializers/kafka-request.serializer.js';
 import { logLevel } from 'kafkajs';
 import { createKafkaTopics, offeredHere, resolveBackend } from '../backend.js';
@@ -82,12 +76,16 @@ function kafkaClient(env: RunEnv, codecs?: CodecOverrides, brokers?: string): Cl
   // connect() resolves once the reply consumer has joined its group — except when the join fails and
   // KafkaJS restarts the consumer in the background; send() would then throw "did not subscribe to
   // the corresponding reply topic". Wait (bounded) until every reply topic has a partition, as users do.
-  const replyTopics = REPLY_NAMES.map(n => `${env.ns}.${n}.reply`);
+  const replyTopics = REPLY_NAMES.map((n) => `${env.ns}.${n}.reply`);
   const connect = c.connect.bind(c);
   c.connect = async () => {
     const producer = await connect();
-    const assigned = () => replyTopics.every(t => t in c.getConsumerAssignments());
-    await until(assigned, 10_000, () => `ClientKafka's reply consumer did not get the reply topics (${Object.keys(c.getConsumerAssignments()).length}/${replyTopics.length} assigned)`);
+    const assigned = () => replyTopics.every((t) => t in c.getConsumerAssignments());
+    await until(
+      assigned,
+      10_000,
+      () => `ClientKafka's reply consumer did not get the reply topics (${Object.keys(c.getConsumerAssignments()).length}/${replyTopics.length} assigned)`,
+    );
     return producer;
   };
   return c;
@@ -113,7 +111,8 @@ export const kafka = defineTransport({
     'rr.payload-too-large': "the broker's message.max.bytes (1 MiB by default) is the limit: the producer's send fails with MESSAGE_TOO_LARGE",
     'ev.order':
       'not claimed: the broker keeps the order of a partition, but KafkaJS reorders concurrent send() calls — of a burst of emits not awaited one by one, the last overtakes the one before it (every time: its topic lock resumes the next waiter through a longer promise chain than the last caller takes); emits awaited one at a time keep their order',
-    'ev.competing-consumers': 'servers of one consumer group share the partitions of a topic (the suite creates `job` with 2 partitions); never more servers than partitions',
+    'ev.competing-consumers':
+      'servers of one consumer group share the partitions of a topic (the suite creates `job` with 2 partitions); never more servers than partitions',
     'ev.fan-out': 'not claimed: every server of the app uses one consumer group (`<groupId>-server`), so they compete; fan-out needs a group per server',
     'ev.handler-throws': 'the server survives; the failed event is retried in place by KafkaJS (see del.redelivery) until the server closes',
     'del.redelivery':
@@ -121,10 +120,11 @@ export const kafka = defineTransport({
     'del.durable':
       "events stay in the topic; a consumer group reads a topic it has no offset for from the beginning only with subscribe.fromBeginning (the suite sets it): with KafkaJS's default, events emitted before the group first consumed the topic are skipped",
     'life.client-first': 'the request waits in its topic and is answered once the server has joined its consumer group',
-    'life.graceful-close': 'close() waits for the message being handled; messages of one partition are handled one at a time, and the rest of a fetched batch is left for the next consumer',
+    'life.graceful-close':
+      'close() waits for the message being handled; messages of one partition are handled one at a time, and the rest of a fetched batch is left for the next consumer',
     'ctx.metadata': 'metadata travels as Kafka headers: send a Kafka message `{ value, headers }`, read KafkaContext.getMessage().headers (values as strings)',
     'ser.custom': "Kafka's serializers get the payload (a request's data, a reply's response) and return a Kafka message, not the packet",
-    'setup':
+    setup:
       'ClientKafka needs subscribeToResponseOf(pattern) for every pattern it sends to before it connects, its own consumer group per instance, and existing topics: on KRaft a consumer cannot subscribe to a missing topic (KafkaJS does not retry UNKNOWN_TOPIC_OR_PARTITION), so the suite creates every topic, `<pattern>.reply` included, before each scenario',
   },
   notApplicable: {
@@ -133,11 +133,11 @@ export const kafka = defineTransport({
   },
   resolve: () => resolveBackend('kafka'),
   // Wherever a broker is given, or Java and Maven can start one, CI must run the Kafka row.
-  requiredInCi: env => Boolean(env.KAFKA_BROKERS) || Boolean(offeredHere('kafka')),
+  requiredInCi: (env) => Boolean(env.KAFKA_BROKERS) || Boolean(offeredHere('kafka')),
   async prepare(env) {
     const topics = [
-      ...REPLY_NAMES.flatMap(n => [`${env.ns}.${n}`, `${env.ns}.${n}.reply`]),
-      ...EVENT_NAMES.map(n => `${env.ns}.${n}`),
+      ...REPLY_NAMES.flatMap((n) => [`${env.ns}.${n}`, `${env.ns}.${n}.reply`]),
+      ...EVENT_NAMES.map((n) => `${env.ns}.${n}`),
       ...Object.entries(PARTITIONED).map(([n, numPartitions]) => ({ topic: `${env.ns}.${n}`, numPartitions })),
     ];
     await createKafkaTopics(env.url ?? '127.0.0.1:9092', topics);
@@ -152,7 +152,7 @@ export const kafka = defineTransport({
     },
   }),
   client: (env, codecs) => kafkaClient(env, codecs),
-  unreachableClient: env => kafkaClient(env, undefined, `127.0.0.1:${env.sparePort}`),
+  unreachableClient: (env) => kafkaClient(env, undefined, `127.0.0.1:${env.sparePort}`),
   clientFirst: 'queues',
   noHandler: { behaviour: 'unanswered' },
   payload: { large: 900 * 1024, tooLarge: 2 * 1024 * 1024, tooLargeError: /larger than the max message size/ },

@@ -15,15 +15,17 @@ export const nats = defineTransport({
   differences: {
     'life.status': 'close() emits no status: client and server stay at connected',
     'ev.competing-consumers': 'with the `queue` option (used here) servers share messages; without it every server gets every event (pub/sub)',
-    'life.client-first': 'core NATS keeps nothing: a request sent before the server subscribes fails at once with "no subscribers listening" (an event is dropped)',
+    'life.client-first':
+      'core NATS keeps nothing: a request sent before the server subscribes fails at once with "no subscribers listening" (an event is dropped)',
     'rr.no-handler': 'an unknown pattern fails with NATS\'s own "no subscribers listening" error, not Nest\'s "no matching message handler"',
-    'ev.order': 'events emitted while the client is still connecting can be reordered (the first one may arrive last); ordered once connected, which is what ev.order checks (it awaits connect() first, for every transport)',
+    'ev.order':
+      'events emitted while the client is still connecting can be reordered (the first one may arrive last); ordered once connected, which is what ev.order checks (it awaits connect() first, for every transport)',
     'ctx.metadata': 'metadata travels as NATS headers (NatsRecordBuilder.setHeaders, NatsContext.getHeaders()), not as Nest packet metadata',
   },
   resolve: () => resolveBackend('nats'),
   server: (env, codecs) => ({ transport: Transport.NATS, options: { servers: servers(env), queue: `${env.ns}-workers`, ...codecs } }),
   client: (env, codecs) => new ClientNats({ servers: servers(env), ...codecs }),
-  unreachableClient: env => new ClientNats({ servers: [`nats://127.0.0.1:${env.sparePort}`], reconnect: false }),
+  unreachableClient: (env) => new ClientNats({ servers: [`nats://127.0.0.1:${env.sparePort}`], reconnect: false }),
   clientFirst: 'errors',
   statusAfterClose: { client: null, server: null },
   noHandler: { behaviour: 'error', message: /no subscribers listening/ },

@@ -45,13 +45,17 @@ export const pubsub = defineTransport({
       'ordering holds for messages of one ordering key on a subscription with enableMessageOrdering: this scenario publishes with the pattern as the key (the client option orderingKey). Without a key Pub/Sub does not order deliveries',
     'ev.competing-consumers':
       'not claimed on the emulator: it hands a whole burst to one streaming pull whatever the flow control (the raw @google-cloud/pubsub client shows the same split, 100/0 with maxMessages 5). On Google Cloud, servers on one subscription share its messages',
-    'ev.fan-out': 'servers on one subscription compete for its messages; fan-out is one subscription per service on the same topic (not claimed: the descriptor gives every server the same subscription)',
+    'ev.fan-out':
+      'servers on one subscription compete for its messages; fan-out is one subscription per service on the same topic (not claimed: the descriptor gives every server the same subscription)',
     'life.client-first': 'the request waits in the subscription and is answered once a server pulls it',
     'del.durable': 'events wait in the subscription (retained 7 days by default) while no server pulls',
-    'del.redelivery': 'a failed handler nacks its message; Pub/Sub redelivers it at once (or per the retryPolicy), then dead-letters it after maxDeliveryAttempts',
-    'ctx.metadata': 'metadata travels as Pub/Sub message attributes (PubSubRecordBuilder.setAttributes, PubSubContext.getAttributes()); Nest 12 packet metadata also reaches PubSubContext.getMetadata()',
-    'rr.payload-too-large': 'an encoded message over maxMessageBytes (10 MB, Pub/Sub\'s limit) fails on the client with PayloadTooLargeError before anything is published',
-    'life.slow-reader': 'replies go through the client\'s reply topic, never a socket buffer (not claimed)',
+    'del.redelivery':
+      'a failed handler nacks its message; Pub/Sub redelivers it at once (or per the retryPolicy), then dead-letters it after maxDeliveryAttempts',
+    'ctx.metadata':
+      'metadata travels as Pub/Sub message attributes (PubSubRecordBuilder.setAttributes, PubSubContext.getAttributes()); Nest 12 packet metadata also reaches PubSubContext.getMetadata()',
+    'rr.payload-too-large':
+      "an encoded message over maxMessageBytes (10 MB, Pub/Sub's limit) fails on the client with PayloadTooLargeError before anything is published",
+    'life.slow-reader': "replies go through the client's reply topic, never a socket buffer (not claimed)",
   },
   resolve: () => resolveBackend('pubsub'),
   async prepare(env) {
@@ -76,11 +80,10 @@ export const pubsub = defineTransport({
       clientConfig: clientConfig(env),
       topic: env.ns,
       replyTopicPrefix: `${env.ns}-r`,
-      orderingKey: ordered(env) ? route => route : undefined,
+      orderingKey: ordered(env) ? (route) => route : undefined,
       ...codecs,
     }),
-  unreachableClient: env =>
-    new PubSubClient({ clientConfig: clientConfig(env, `127.0.0.1:${env.sparePort}`), topic: env.ns, connectTimeout: 3_000 }),
+  unreachableClient: (env) => new PubSubClient({ clientConfig: clientConfig(env, `127.0.0.1:${env.sparePort}`), topic: env.ns, connectTimeout: 3_000 }),
   clientFirst: 'queues',
   payload: {
     // 9 MB goes through the emulator in about a second each way; the limit is 10 MB (data + attributes).
@@ -102,6 +105,6 @@ export const pubsub = defineTransport({
   },
   metadata: {
     send: (_client, data, headers) => new PubSubRecordBuilder(data).setAttributes(headers).build(),
-    read: ctx => (ctx as PubSubContext).getAttributes(),
+    read: (ctx) => (ctx as PubSubContext).getAttributes(),
   },
 });

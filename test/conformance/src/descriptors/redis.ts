@@ -14,16 +14,16 @@ export const redis = defineTransport({
   backend: 'Redis pub/sub',
   capabilities: ['requestResponse', 'events', 'streaming', 'objectPatterns', 'metadata', 'orderedEvents', 'reconnect', 'fanOut'],
   differences: {
-    'rr.no-handler': 'nobody subscribes to an unknown pattern, so a request to it is never answered: only the client\'s own timeout ends it',
+    'rr.no-handler': "nobody subscribes to an unknown pattern, so a request to it is never answered: only the client's own timeout ends it",
     'life.status': 'close() emits no status: client and server stay at connected',
-    'life.client-first': 'pub/sub keeps nothing: a request published before the server subscribes is dropped; only the client\'s own timeout ends it',
+    'life.client-first': "pub/sub keeps nothing: a request published before the server subscribes is dropped; only the client's own timeout ends it",
     'ev.fan-out': 'every server subscribed to a pattern gets every event (pub/sub): no competing consumers, no durability, no redelivery',
     'life.graceful-close': 'close() quits the subscriber and publisher connections at once: replies of in-flight handlers are lost (not claimed)',
   },
   resolve: () => resolveBackend('redis'),
   server: (env, codecs) => ({ transport: Transport.REDIS, options: { ...address(env), ...codecs } }),
   client: (env, codecs) => new ClientRedis({ ...address(env), ...codecs }),
-  unreachableClient: env => new ClientRedis({ host: '127.0.0.1', port: env.sparePort, retryAttempts: 0 }),
+  unreachableClient: (env) => new ClientRedis({ host: '127.0.0.1', port: env.sparePort, retryAttempts: 0 }),
   clientFirst: 'drops',
   statusAfterClose: { client: null, server: null },
   noHandler: { behaviour: 'unanswered' },
@@ -34,9 +34,9 @@ export const redis = defineTransport({
   },
   metadata: {
     send(client, data, headers) {
-      client.setOnDispatchHook(packet => void (packet.metadata = { ...headers }));
+      client.setOnDispatchHook((packet) => void (packet.metadata = { ...headers }));
       return data;
     },
-    read: ctx => (ctx as RedisContext).getMetadata() as Record<string, string> | undefined,
+    read: (ctx) => (ctx as RedisContext).getMetadata() as Record<string, string> | undefined,
   },
 });

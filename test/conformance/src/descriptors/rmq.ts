@@ -14,7 +14,7 @@ async function waitForPublisherConfirms(app: unknown): Promise<void> {
   type Wrapper = { queueLength(): number; _unconfirmedMessages?: unknown[] };
   const channel = (app as { serverInstance?: { channel?: Wrapper } }).serverInstance?.channel;
   while (channel && (channel.queueLength() > 0 || (channel._unconfirmedMessages?.length ?? 0) > 0)) {
-    await new Promise(resolve => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -36,7 +36,7 @@ export const rmq = defineTransport({
   resolve: () => resolveBackend('amqp'),
   server: (env, codecs) => ({ transport: Transport.RMQ, options: { urls: urls(env), queue: env.ns, queueOptions, ...codecs } }),
   client: (env, codecs) => new ClientRMQ({ urls: urls(env), queue: env.ns, queueOptions, ...codecs }),
-  unreachableClient: env => new ClientRMQ({ urls: [`amqp://127.0.0.1:${env.sparePort}`], queue: env.ns, queueOptions, maxConnectionAttempts: 1 } as any),
+  unreachableClient: (env) => new ClientRMQ({ urls: [`amqp://127.0.0.1:${env.sparePort}`], queue: env.ns, queueOptions, maxConnectionAttempts: 1 } as any),
   knownStrayErrors: [/^Channel closed$/],
   beforeServerClose: waitForPublisherConfirms,
   clientFirst: 'queues',
@@ -50,7 +50,7 @@ export const rmq = defineTransport({
   },
   metadata: {
     send: (_client, data, headers) => new RmqRecordBuilder(data).setOptions({ headers }).build(),
-    read: ctx => (ctx as RmqContext).getMessage().properties?.headers,
+    read: (ctx) => (ctx as RmqContext).getMessage().properties?.headers,
   },
   codecs: {
     clientSerializer: () => new RmqRecordSerializer(),

@@ -55,10 +55,13 @@ export const sqs = defineTransport({
       'events wait in the queue (retention 4 days by default) while no server polls. The server that closed aborted its open long poll, and SQS hands the next message sent to that dead poll: it comes back only after the visibility timeout (5 s on these queues, 30 s by default), so one event arrives late',
     'life.server-restart':
       'a request sent right after the server closed can be taken by its aborted long poll and comes back after the visibility timeout; the client retries and is answered by the new server',
-    'del.redelivery': 'a failed handler leaves its message undeleted; it is visible again after retryDelaySeconds (0 here), then redriven to the DLQ after maxReceiveCount receives',
-    'ctx.metadata': 'metadata travels as SQS message attributes (SqsRecordBuilder.setMessageAttributes, SqsContext.getMessageAttributes()); Nest 12 packet metadata also reaches SqsContext.getMetadata()',
-    'rr.payload-too-large': 'body + attributes over maxMessageBytes (256 KiB, SQS default) fail on the client with PayloadTooLargeError before anything is sent',
-    'life.slow-reader': 'replies go through the client\'s reply queue, never a socket buffer (not claimed)',
+    'del.redelivery':
+      'a failed handler leaves its message undeleted; it is visible again after retryDelaySeconds (0 here), then redriven to the DLQ after maxReceiveCount receives',
+    'ctx.metadata':
+      'metadata travels as SQS message attributes (SqsRecordBuilder.setMessageAttributes, SqsContext.getMessageAttributes()); Nest 12 packet metadata also reaches SqsContext.getMetadata()',
+    'rr.payload-too-large':
+      'body + attributes over maxMessageBytes (256 KiB, SQS default) fail on the client with PayloadTooLargeError before anything is sent',
+    'life.slow-reader': "replies go through the client's reply queue, never a socket buffer (not claimed)",
   },
   resolve: () => resolveBackend('sqs'),
   async prepare(env) {
@@ -94,8 +97,7 @@ export const sqs = defineTransport({
     }),
   }),
   client: (env, codecs) => new SqsClient({ queue: queueName(env), sqs: sqsConfig(env), ...codecs }),
-  unreachableClient: env =>
-    new SqsClient({ queue: env.ns, sqs: { ...sqsConfig(env, `http://127.0.0.1:${env.sparePort}`), maxAttempts: 1 } }),
+  unreachableClient: (env) => new SqsClient({ queue: env.ns, sqs: { ...sqsConfig(env, `http://127.0.0.1:${env.sparePort}`), maxAttempts: 1 } }),
   clientFirst: 'queues',
   payload: {
     // Body + attributes must stay within 256 KiB: leave 2 KiB for the packet envelope and the attributes.

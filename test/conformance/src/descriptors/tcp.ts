@@ -27,9 +27,9 @@ export const tcp = defineTransport({
   },
   metadata: {
     send(client, data, headers) {
-      client.setOnDispatchHook(packet => void (packet.metadata = { ...headers }));
+      client.setOnDispatchHook((packet) => void (packet.metadata = { ...headers }));
       return data;
     },
-    read: ctx => (ctx as TcpContext).getMetadata() as Record<string, string> | undefined,
+    read: (ctx) => (ctx as TcpContext).getMetadata() as Record<string, string> | undefined,
   },
 });

@@ -36,7 +36,18 @@ export const ws = defineTransport({
   name: 'ws',
   kind: 'custom',
   backend: 'none (WebSocket, @nest-transports/ws)',
-  capabilities: ['requestResponse', 'events', 'streaming', 'objectPatterns', 'metadata', 'orderedEvents', 'reconnect', 'gracefulClose', 'payloadLimit', 'backpressure'],
+  capabilities: [
+    'requestResponse',
+    'events',
+    'streaming',
+    'objectPatterns',
+    'metadata',
+    'orderedEvents',
+    'reconnect',
+    'gracefulClose',
+    'payloadLimit',
+    'backpressure',
+  ],
   differences: {
     'life.client-first': 'the client fails fast when nothing listens (connection refused)',
   },
@@ -48,7 +59,7 @@ export const ws = defineTransport({
   },
   slowReader,
   client: (env, codecs) => new WsClient({ url: `ws://${HOST}:${env.port}`, maxPayload: MAX_PAYLOAD, ...codecs }),
-  unreachableClient: env => new WsClient({ url: `ws://${HOST}:${env.sparePort}`, reconnect: { enabled: false } }),
+  unreachableClient: (env) => new WsClient({ url: `ws://${HOST}:${env.sparePort}`, reconnect: { enabled: false } }),
   clientFirst: 'errors',
   payload: { large: MAX_PAYLOAD - 64 * 1024, tooLarge: 2 * MAX_PAYLOAD, tooLargeError: /too large|exceed|limit/i },
   checkContext(ctx, pattern) {
@@ -60,9 +71,9 @@ export const ws = defineTransport({
   },
   metadata: {
     send(client, data, headers) {
-      client.setOnDispatchHook(packet => void (packet.metadata = { ...headers }));
+      client.setOnDispatchHook((packet) => void (packet.metadata = { ...headers }));
       return data;
     },
-    read: ctx => (ctx as WsContext).getMetadata() as Record<string, string> | undefined,
+    read: (ctx) => (ctx as WsContext).getMetadata() as Record<string, string> | undefined,
   },
 });

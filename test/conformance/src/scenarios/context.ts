@@ -18,8 +18,7 @@ export class SumCommand {
 /** What users do to send validation errors over a transport: an RpcException from the pipe. */
 export const rpcValidationPipe = () =>
   new ValidationPipe({
-    exceptionFactory: errors =>
-      new RpcException({ status: 'error', message: 'Validation failed', fields: errors.map(e => e.property).sort() }),
+    exceptionFactory: (errors) => new RpcException({ status: 'error', message: 'Validation failed', fields: errors.map((e) => e.property).sort() }),
   });
 
 export const context: Scenario[] = [
@@ -27,7 +26,7 @@ export const context: Scenario[] = [
     id: 'ctx.type',
     title: "@Ctx() is the transport's context with its documented getters",
     needs: ['requestResponse'],
-    notApplicable: t => (t.checkContext ? undefined : 'the descriptor gives no checkContext'),
+    notApplicable: (t) => (t.checkContext ? undefined : 'the descriptor gives no checkContext'),
     async run(rig) {
       const pattern = rig.p('whoami');
       await rig.server([
@@ -47,7 +46,7 @@ export const context: Scenario[] = [
     id: 'ctx.metadata',
     title: 'packet metadata / headers round-trip',
     needs: ['requestResponse', 'metadata'],
-    notApplicable: t => (t.metadata ? undefined : 'the descriptor gives no metadata hooks'),
+    notApplicable: (t) => (t.metadata ? undefined : 'the descriptor gives no metadata hooks'),
     async run(rig) {
       const { send, read } = rig.transport.metadata!;
       const headers = { 'x-trace-id': `trace-${rig.env.ns}`, 'x-tenant': 'acme' };

@@ -17,7 +17,7 @@ function prng(seed: number) {
 export const delivery: Scenario[] = [
   {
     id: 'del.redelivery',
-    title: "a handler that fails once sees the message again",
+    title: 'a handler that fails once sees the message again',
     needs: ['events', 'redelivery'],
     timeoutMs: 30_000,
     async run(rig) {
@@ -48,8 +48,15 @@ export const delivery: Scenario[] = [
       for (let i = 0; i < count; i++) await sent(client.emit(rig.p('stored'), i));
       const got: number[] = [];
       await rig.server([onEvent(rig.p('stored'), (n: number) => void got.push(n))]);
-      await until(() => got.length >= count, 15_000, () => `stored events handled (got ${got.length})`);
-      assert.deepEqual([...new Set(got)].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => rig.wire(i)));
+      await until(
+        () => got.length >= count,
+        15_000,
+        () => `stored events handled (got ${got.length})`,
+      );
+      assert.deepEqual(
+        [...new Set(got)].sort((a, b) => a - b),
+        Array.from({ length: count }, (_, i) => rig.wire(i)),
+      );
     },
   },
   {
@@ -73,7 +80,11 @@ export const delivery: Scenario[] = [
       ]);
       const client = rig.client();
       for (let i = 0; i < count; i++) await sent(client.emit(rig.p('job'), i));
-      await until(() => handled.size >= count, 45_000, () => `every event handled (${handled.size}/${count}, ${failures} failures)`);
+      await until(
+        () => handled.size >= count,
+        45_000,
+        () => `every event handled (${handled.size}/${count}, ${failures} failures)`,
+      );
       assert.ok(failures > 0, 'the run injected failures');
     },
   },

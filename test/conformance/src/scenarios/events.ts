@@ -83,7 +83,11 @@ export const events: Scenario[] = [
       const client = rig.client();
       await withTimeout(client.connect(), 5_000, 'client connect');
       await Promise.all(Array.from({ length: count }, (_, i) => sent(client.emit(rig.p('seq'), i))));
-      await until(() => got.length >= count, 10_000, () => `${count} events handled (got ${got.length})`);
+      await until(
+        () => got.length >= count,
+        10_000,
+        () => `${count} events handled (got ${got.length})`,
+      );
       const firstOutOfOrder = got.findIndex((n, i) => n !== rig.wire(i));
       assert.equal(firstOutOfOrder, -1, `out of order from index ${firstOutOfOrder}: ${got.slice(Math.max(0, firstOutOfOrder - 2), firstOutOfOrder + 8)}`);
     },
@@ -101,7 +105,11 @@ export const events: Scenario[] = [
       await until(() => byServer[0].length + byServer[1].length >= count, 10_000, 'all events handled');
       await rig.settle();
       const all = [...byServer[0], ...byServer[1]].sort((a, b) => a - b);
-      assert.deepEqual(all, Array.from({ length: count }, (_, i) => rig.wire(i)), 'each event handled exactly once');
+      assert.deepEqual(
+        all,
+        Array.from({ length: count }, (_, i) => rig.wire(i)),
+        'each event handled exactly once',
+      );
       assert.ok(byServer[0].length > 0 && byServer[1].length > 0, `both servers took work (${byServer[0].length}/${byServer[1].length})`);
     },
   },
@@ -115,9 +123,13 @@ export const events: Scenario[] = [
       const client = rig.client();
       const count = 20;
       for (let i = 0; i < count; i++) await sent(client.emit(rig.p('news'), i));
-      await until(() => byServer.every(s => s.length >= count), 10_000, 'every server got every event');
+      await until(() => byServer.every((s) => s.length >= count), 10_000, 'every server got every event');
       await rig.settle();
-      for (const seen of byServer) assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: count }, (_, i) => rig.wire(i)));
+      for (const seen of byServer)
+        assert.deepEqual(
+          [...seen].sort((a, b) => a - b),
+          Array.from({ length: count }, (_, i) => rig.wire(i)),
+        );
     },
   },
 ];

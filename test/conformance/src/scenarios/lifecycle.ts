@@ -9,7 +9,7 @@ const sum = (nums: number[]) => nums.reduce((a, b) => a + b, 0);
 
 function record(status: Observable<string>): string[] {
   const seen: string[] = [];
-  status.subscribe(s => seen.push(s));
+  status.subscribe((s) => seen.push(s));
   return seen;
 }
 
@@ -22,7 +22,11 @@ async function expectLast(rig: Rig, seen: string[], expected: string | null | un
     return;
   }
   const want = expected ?? 'disconnected';
-  await until(() => seen.at(-1) === want, 2_000, () => `${who} status ${want} after close (saw ${seen})`);
+  await until(
+    () => seen.at(-1) === want,
+    2_000,
+    () => `${who} status ${want} after close (saw ${seen})`,
+  );
 }
 
 /** Retries a request until it succeeds (a user's retry loop), bounded overall. */
@@ -52,8 +56,16 @@ export const lifecycle: Scenario[] = [
       const client = rig.client();
       const clientSeen = record(client.status);
       await request(client, rig.p('sum'), [1]);
-      await until(() => serverSeen.includes('connected'), 2_000, () => `server status connected (saw ${serverSeen})`);
-      await until(() => clientSeen.includes('connected'), 2_000, () => `client status connected (saw ${clientSeen})`);
+      await until(
+        () => serverSeen.includes('connected'),
+        2_000,
+        () => `server status connected (saw ${serverSeen})`,
+      );
+      await until(
+        () => clientSeen.includes('connected'),
+        2_000,
+        () => `client status connected (saw ${clientSeen})`,
+      );
       const expected = rig.transport.statusAfterClose ?? {};
       await rig.closeClient(client);
       await expectLast(rig, clientSeen, expected.client, 'client');
@@ -65,7 +77,7 @@ export const lifecycle: Scenario[] = [
     id: 'life.client-first',
     title: 'the client sends before the server listens (queued, or a clear error, as documented)',
     needs: ['requestResponse'],
-    notApplicable: t => (t.clientFirst ? undefined : 'the descriptor does not say what the client does before the server listens'),
+    notApplicable: (t) => (t.clientFirst ? undefined : 'the descriptor does not say what the client does before the server listens'),
     timeoutMs: 30_000,
     async run(rig) {
       const behaviour = rig.transport.clientFirst!;
@@ -125,10 +137,13 @@ export const lifecycle: Scenario[] = [
         }),
       ]);
       const client = rig.client();
-      const replies = [1, 2, 3, 4, 5].map(n => request(client, rig.p('slow'), n, 10_000));
+      const replies = [1, 2, 3, 4, 5].map((n) => request(client, rig.p('slow'), n, 10_000));
       await until(() => started === 5, 5_000, 'all handlers started');
       const closing = rig.closeServer(app);
-      assert.deepEqual(await Promise.all(replies), [1, 2, 3, 4, 5].map(n => rig.wire(n)));
+      assert.deepEqual(
+        await Promise.all(replies),
+        [1, 2, 3, 4, 5].map((n) => rig.wire(n)),
+      );
       await closing;
     },
   },
@@ -136,7 +151,7 @@ export const lifecycle: Scenario[] = [
     id: 'life.unreachable',
     title: 'a client pointed at a backend that does not answer fails clearly within a bound',
     needs: ['requestResponse'],
-    notApplicable: t => (t.unreachableClient ? undefined : 'the descriptor gives no unreachableClient'),
+    notApplicable: (t) => (t.unreachableClient ? undefined : 'the descriptor gives no unreachableClient'),
     timeoutMs: 30_000,
     async run(rig) {
       const client = rig.track(rig.transport.unreachableClient!(rig.env));
@@ -148,7 +163,7 @@ export const lifecycle: Scenario[] = [
     id: 'life.slow-reader',
     title: "a peer that never reads its replies cannot grow the server's memory without bound",
     needs: ['requestResponse', 'backpressure'],
-    notApplicable: t => (t.slowReader ? undefined : 'the descriptor gives no slowReader probe'),
+    notApplicable: (t) => (t.slowReader ? undefined : 'the descriptor gives no slowReader probe'),
     timeoutMs: 30_000,
     async run(rig) {
       const replyBytes = 64 * 1024;

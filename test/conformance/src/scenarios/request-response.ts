@@ -49,8 +49,11 @@ export const requestResponse: Scenario[] = [
       const client = rig.client();
       await request(client, rig.p('double'), 0);
       const ids = Array.from({ length: 500 }, (_, i) => i + 1);
-      const answers = await Promise.all(ids.map(i => request(client, rig.p('double'), i, 20_000)));
-      assert.deepEqual(answers, ids.map(i => rig.wire(i * 2)));
+      const answers = await Promise.all(ids.map((i) => request(client, rig.p('double'), i, 20_000)));
+      assert.deepEqual(
+        answers,
+        ids.map((i) => rig.wire(i * 2)),
+      );
     },
   },
   {
@@ -58,9 +61,19 @@ export const requestResponse: Scenario[] = [
     title: "an Observable handler's values arrive in order, then completion",
     needs: ['requestResponse', 'streaming'],
     async run(rig) {
-      await rig.server([onMessage(rig.p('count'), (n: number) => interval(2).pipe(take(n), map(i => i + 1)))]);
+      await rig.server([
+        onMessage(rig.p('count'), (n: number) =>
+          interval(2).pipe(
+            take(n),
+            map((i) => i + 1),
+          ),
+        ),
+      ]);
       const values = await collect(rig.client().send(rig.p('count'), 20), 5_000, 'streamed reply');
-      assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => rig.wire(i + 1)));
+      assert.deepEqual(
+        values,
+        Array.from({ length: 20 }, (_, i) => rig.wire(i + 1)),
+      );
     },
   },
   {
@@ -90,7 +103,7 @@ export const requestResponse: Scenario[] = [
         { nothing: null, nested: { deep: { list: [1, 'two', { three: 3 }] } } },
         [null, 1, 'a', [2, [3]], {}],
         'héllo wörld — 你好 — 🚀👩‍💻 — \u0000\n\t"quotes"\\',
-        { 'ключ': 'значение', emoji: '🎉' },
+        { ключ: 'значение', emoji: '🎉' },
       ];
       for (const sample of samples) assert.deepEqual(await request(client, rig.p('echo'), sample), rig.wire(sample), `round-trip of ${JSON.stringify(sample)}`);
     },
@@ -103,7 +116,7 @@ export const requestResponse: Scenario[] = [
     async run(rig) {
       const size = rig.transport.payload?.large ?? 1024 * 1024;
       await rig.server([onMessage(rig.p('length'), (s: string) => ({ length: s.length, tail: s.slice(-8) }))]);
-      const body = 'x'.repeat(size - 8) + '12345678';
+      const body = `${'x'.repeat(size - 8)}12345678`;
       assert.deepEqual(await request(rig.client(), rig.p('length'), body, 20_000), { length: size, tail: '12345678' });
     },
   },
@@ -111,7 +124,7 @@ export const requestResponse: Scenario[] = [
     id: 'rr.payload-too-large',
     title: 'over the limit: a clear error on the client, server unharmed',
     needs: ['requestResponse', 'payloadLimit'],
-    notApplicable: t => (t.payload?.tooLarge ? undefined : 'the descriptor states no payload limit'),
+    notApplicable: (t) => (t.payload?.tooLarge ? undefined : 'the descriptor states no payload limit'),
     timeoutMs: 30_000,
     async run(rig) {
       const { tooLarge, tooLargeError } = rig.transport.payload!;
@@ -207,8 +220,8 @@ export const requestResponse: Scenario[] = [
       await request(client, rig.p('echo'), 'warm');
       const seen: string[] = [];
       const sub = client.send(rig.p('slow'), 1).subscribe({
-        next: v => seen.push(`next ${v}`),
-        error: e => seen.push(`error ${errorText(e)}`),
+        next: (v) => seen.push(`next ${v}`),
+        error: (e) => seen.push(`error ${errorText(e)}`),
         complete: () => seen.push('complete'),
       });
       try {

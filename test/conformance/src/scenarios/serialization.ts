@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  IncomingRequestDeserializer,
-  IncomingResponseDeserializer,
-  type Deserializer,
-  type Serializer,
-} from '@nestjs/microservices';
+import { IncomingRequestDeserializer, IncomingResponseDeserializer, type Deserializer, type Serializer } from '@nestjs/microservices';
 import type { CodecOverrides, TransportDescriptor } from '../descriptor.js';
 import type { Scenario } from '../scenario.js';
 import { onMessage, request } from '../rig.js';
@@ -48,7 +43,7 @@ function envelope(
       async deserialize(value: any, options?: any) {
         const packet: any = await base.de.deserialize(value, options);
         const other = field === 'data' ? 'response' : 'data';
-        if (packet && packet[other] && typeof packet[other] === 'object' && 'envelope' in packet[other]) {
+        if (packet?.[other] && typeof packet[other] === 'object' && 'envelope' in packet[other]) {
           counts[`deserialize ${other}`] = (counts[`deserialize ${other}`] ?? 0) + 1;
           return { ...packet, [other]: packet[other].envelope };
         }
