@@ -5,6 +5,7 @@ import { resolveBackend, stopAllBackends } from './test/backends/dist/index.js';
 
 const SHARED = [
   { name: 'sqs', env: 'SQS_ENDPOINT', users: ['transports/sqs', 'test/conformance', 'examples', 'test/bench'] },
+  { name: 'elasticmq', env: 'ELASTICMQ_ENDPOINT', users: ['transports/sqs', 'test/conformance'] },
   { name: 'pubsub', env: 'PUBSUB_EMULATOR_HOST', users: ['transports/pubsub', 'test/conformance', 'examples', 'test/bench'] },
   { name: 'kafka', env: 'KAFKA_BROKERS', users: ['test/conformance'] },
 ];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the backends the tests need are here before they run: starts each local service that
-# is down (background processes do not survive until CI runs) and fetches the Kafka broker's jars.
+# is down (background processes do not survive until CI runs) and fetches the jars of Apache Kafka and
+# ElasticMQ (the strict SQS server).
 # Prints one line per backend; exits 1 when an installed service does not come up or the fetch fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,21 +45,35 @@ ensure mqtt 1883 15 mosquitto mosquitto -d -c /etc/mosquitto/mosquitto.conf
 ensure nats 4222 15 /usr/sbin/nats-server \
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
 
+# Java servers from Maven Central's jars (fetched here once, started by the tests on free ports).
+jars=()
 if [[ -n "${KAFKA_BROKERS:-}" ]]; then
   echo "kafka: KAFKA_BROKERS=$KAFKA_BROKERS"
 elif port_open 9092; then
   echo "kafka: up on 127.0.0.1:9092"
+else
+  jars+=(kafka)
+fi
+echo "sqs: fauxqs, started in-process by the tests"
+if [[ -n "${ELASTICMQ_ENDPOINT:-}" ]]; then
+  echo "elasticmq: ELASTICMQ_ENDPOINT=$ELASTICMQ_ENDPOINT"
+elif port_open 9324; then
+  echo "elasticmq: up on 127.0.0.1:9324"
+else
+  jars+=(elasticmq)
+fi
+if ((${#jars[@]} == 0)); then
+  :
 elif command -v java >/dev/null && command -v mvn >/dev/null; then
-  # fetch-kafka.js prints its own "kafka: ..." line, and exits 1 when the fetch fails.
-  if ! node node_modules/typescript/bin/tsc -b test/backends || ! node test/backends/dist/fetch-kafka.js; then
-    echo "kafka: FAILED to build test/backends or to fetch the broker jars"
+  # fetch-jars.js prints one "<name>: ..." line per server, and exits 1 when a fetch fails.
+  if ! node node_modules/typescript/bin/tsc -b test/backends || ! node test/backends/dist/fetch-jars.js "${jars[@]}"; then
+    echo "${jars[*]}: FAILED to build test/backends or to fetch the jars"
     failed=1
   fi
 else
-  echo "kafka: no java and mvn here, nothing fetched (the Kafka tests are skipped)"
+  echo "${jars[*]}: no java and mvn here, nothing fetched (their tests are skipped)"
 fi
 
-echo "sqs: fauxqs, started in-process by the tests"
 if [[ -n "${PUBSUB_EMULATOR_HOST:-}" ]]; then
   echo "pubsub: PUBSUB_EMULATOR_HOST=$PUBSUB_EMULATOR_HOST"
 elif command -v cloud-pubsub-emulator >/dev/null || [[ -x /usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator ]]; then

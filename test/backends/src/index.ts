@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { canStartElasticMq, resolveElasticMq } from './elasticmq.js';
 import { canStartKafka, resolveKafka } from './kafka.js';
 import { javaCommand, which } from './process.js';
 import { findPubSubEmulator, resolvePubSub } from './pubsub.js';
@@ -10,12 +11,15 @@ export type { AvailableBackend, BackendName, BackendResolution, ResolvedBackend,
 export { isPortOpen, waitForPort, freePort, LOCAL_SERVICES, resolveLocalService } from './services.js';
 export { createKafkaTopics, fetchKafkaJars, kafkaJarsDir, kafkaVersion, startKafkaBroker, resolveKafka } from './kafka.js';
 export type { KafkaBroker, KafkaJars } from './kafka.js';
-export { startFauxqs, resolveSqs } from './sqs.js';
+export { startFauxqs, resolveSqs, sqsClientConfig } from './sqs.js';
+export { canStartElasticMq, elasticMqRegion, elasticMqVersion, fetchElasticMqJars, resolveElasticMq, startElasticMq } from './elasticmq.js';
+export type { ElasticMqServer } from './elasticmq.js';
+export type { MavenJars } from './maven.js';
 export type { FauxqsInstance } from './sqs.js';
 export { findPubSubEmulator, startPubSubEmulator, resolvePubSub } from './pubsub.js';
 export type { PubSubEmulator } from './pubsub.js';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['redis', 'nats', 'mqtt', 'amqp', 'kafka', 'sqs', 'pubsub'];
+export const BACKEND_NAMES: readonly BackendName[] = ['redis', 'nats', 'mqtt', 'amqp', 'kafka', 'sqs', 'elasticmq', 'pubsub'];
 
 function installed(command: string, ...paths: string[]): boolean {
   return Boolean(which(command)) || paths.some((file) => existsSync(file));
@@ -36,6 +40,8 @@ export function offeredHere(name: BackendName): string | undefined {
       return canStartKafka() ? 'java and mvn are installed' : undefined;
     case 'sqs':
       return 'fauxqs is a dependency of @nest-transports/backends';
+    case 'elasticmq':
+      return canStartElasticMq() ? 'java and mvn are installed' : undefined;
     case 'pubsub':
       return findPubSubEmulator() && javaCommand() ? 'the Pub/Sub emulator and java are installed' : undefined;
   }
@@ -56,6 +62,7 @@ function resolveFresh(name: BackendName): Promise<ResolvedBackend> {
   if (isLocalService(name)) return resolveLocalService(name);
   if (name === 'kafka') return resolveKafka();
   if (name === 'sqs') return resolveSqs();
+  if (name === 'elasticmq') return resolveElasticMq();
   return resolvePubSub();
 }
 

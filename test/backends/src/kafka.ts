@@ -1,82 +1,26 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { javaCommand, startManaged, tailFile, which, type ManagedProcess } from './process.js';
+import { canFetchJars, fetchJars, jarsDir, pinnedVersion, pomFile, run, type MavenJars, type MavenServer } from './maven.js';
+import { javaCommand, startManaged, tailFile, type ManagedProcess } from './process.js';
 import { freePort, isPortOpen, waitForPort } from './services.js';
 import type { ResolvedBackend } from './types.js';
 
-// src/ and dist/ both sit one level below the package folder.
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
-const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
-export const KAFKA_POM = path.join(PACKAGE_DIR, 'kafka', 'pom.xml');
+const KAFKA: MavenServer = { label: 'Apache Kafka', folder: 'kafka', versionProperty: 'kafka.version', mainJar: (v) => `kafka_2.13-${v}.jar` };
+export const KAFKA_POM = pomFile(KAFKA);
 
 /** The Kafka version pinned in kafka/pom.xml. */
-export function kafkaVersion(): string {
-  const match = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(KAFKA_POM, 'utf8'));
-  if (!match) throw new Error(`no <kafka.version> in ${KAFKA_POM}`);
-  return match[1].trim();
-}
+export const kafkaVersion = (): string => pinnedVersion(KAFKA);
 
 /** Where the broker's jars are cached: node_modules/.cache/nest-transports/kafka-<version>/ at the repo root. */
-export function kafkaJarsDir(version = kafkaVersion()): string {
-  return path.join(REPO_ROOT, 'node_modules', '.cache', 'nest-transports', `kafka-${version}`);
-}
+export const kafkaJarsDir = (version = kafkaVersion()): string => jarsDir(KAFKA, version);
 
-function jarsPresent(dir: string, version: string): boolean {
-  return existsSync(path.join(dir, `kafka_2.13-${version}.jar`));
-}
-
-function run(file: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim();
-      if (err) reject(new Error(`${path.basename(file)} ${args.join(' ')} failed (${err.message.split('\n')[0]})\n${output.slice(-8000)}`));
-      else resolve(output);
-    });
-  });
-}
-
-export interface KafkaJars {
-  version: string;
-  dir: string;
-  bytes: number;
-  /** False when the jars were already cached. */
-  fetched: boolean;
-  ms: number;
-}
+export type KafkaJars = MavenJars;
 
 /** Fetches the broker's jars from Maven Central once (`mvn dependency:copy-dependencies`); throws when that fails. */
-export async function fetchKafkaJars(): Promise<KafkaJars> {
-  const started = Date.now();
-  const version = kafkaVersion();
-  const dir = kafkaJarsDir(version);
-  let fetched = false;
-  if (!jarsPresent(dir, version)) {
-    const mvn = which('mvn');
-    if (!mvn) throw new Error(`cannot fetch the Kafka ${version} jars: no mvn on PATH`);
-    mkdirSync(path.dirname(dir), { recursive: true });
-    // Fetch into a staging folder and rename it: the cache folder exists only when complete.
-    const staging = mkdtempSync(`${dir}.partial-`);
-    try {
-      await run(mvn, ['-q', '-B', '-f', KAFKA_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`], 600_000);
-      if (!jarsPresent(staging, version)) throw new Error(`mvn did not copy kafka_2.13-${version}.jar into ${staging}`);
-      try {
-        renameSync(staging, dir);
-      } catch (err) {
-        if (!jarsPresent(dir, version)) throw err; // else a concurrent fetch won the race
-      }
-      fetched = true;
-    } finally {
-      rmSync(staging, { recursive: true, force: true });
-    }
-  }
-  const bytes = readdirSync(dir).reduce((sum, file) => sum + statSync(path.join(dir, file)).size, 0);
-  return { version, dir, bytes, fetched, ms: Date.now() - started };
-}
+export const fetchKafkaJars = (): Promise<KafkaJars> => fetchJars(KAFKA);
 
 function serverProperties(dataDir: string, port: number, controllerPort: number): string {
   return [
@@ -284,7 +228,7 @@ async function dockerSocket(): Promise<string | undefined> {
 
 /** True when this machine can start the broker itself (so CI must not skip Kafka). */
 export function canStartKafka(): boolean {
-  return Boolean(javaCommand() && (which('mvn') || jarsPresent(kafkaJarsDir(), kafkaVersion())));
+  return Boolean(javaCommand() && canFetchJars(KAFKA));
 }
 
 /** KAFKA_BROKERS → a broker on 127.0.0.1:9092 → the Maven Central broker (java + mvn) → Docker → unavailable. */

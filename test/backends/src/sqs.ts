@@ -43,3 +43,24 @@ export async function resolveSqs(): Promise<ResolvedBackend> {
     return { available: false, name: 'sqs', reason: `SQS_ENDPOINT is not set and fauxqs could not start: ${err.message}` };
   }
 }
+
+/** Set when the environment names credentials for the SDK's default chain (keys, a profile, web identity, a container role). */
+const CREDENTIALS_ENV = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_PROFILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+];
+
+/**
+ * The `SQSClientConfig` for an SQS endpoint, so that the same tests run on an emulator or on real AWS
+ * by the environment alone: the region is AWS_REGION (or AWS_DEFAULT_REGION), else `fallbackRegion`;
+ * credentials come from the SDK's default chain when the environment names any, else a placeholder
+ * key that emulators accept.
+ */
+export function sqsClientConfig(endpoint: string, fallbackRegion = 'us-east-1') {
+  const region = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || fallbackRegion;
+  const named = CREDENTIALS_ENV.some((name) => process.env[name]);
+  return { endpoint, region, ...(named ? {} : { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }) };
+}

@@ -1,5 +1,5 @@
 /** Where a backend was found, or why it could not be. */
-export type BackendName = 'redis' | 'nats' | 'mqtt' | 'amqp' | 'kafka' | 'sqs' | 'pubsub';
+export type BackendName = 'redis' | 'nats' | 'mqtt' | 'amqp' | 'kafka' | 'sqs' | 'elasticmq' | 'pubsub';
 
 export interface AvailableBackend {
   available: true;

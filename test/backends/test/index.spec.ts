@@ -29,6 +29,6 @@ describe('requireUnderCi', () => {
   });
 
   it('knows every backend', () => {
-    expect(BACKEND_NAMES).toEqual(['redis', 'nats', 'mqtt', 'amqp', 'kafka', 'sqs', 'pubsub']);
+    expect(BACKEND_NAMES).toEqual(['redis', 'nats', 'mqtt', 'amqp', 'kafka', 'sqs', 'elasticmq', 'pubsub']);
   });
 });

@@ -8,7 +8,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { resolveBackend, stopAllBackends } from '../src/index.js';
+import { resolveBackend, sqsClientConfig, stopAllBackends } from '../src/index.js';
 
 const sqs = await resolveBackend('sqs');
 afterAll(stopAllBackends);
@@ -22,7 +22,7 @@ describe('sqs', () => {
 
   available('creates a queue, sends, receives and deletes a message', async () => {
     if (!sqs.available) return;
-    const client = new SQSClient({ endpoint: sqs.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const client = new SQSClient(sqsClientConfig(sqs.url));
     try {
       const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: `backends-${Date.now()}` }));
       if (sqs.via === 'emulator') expect(new URL(QueueUrl!).hostname).toBe('sqs.us-east-1.localhost');

@@ -1,8 +1,16 @@
-import { createKafkaTopics, offeredHere, resolveBackend as resolve, stopAllBackends, type BackendName } from '@nest-transports/backends';
+import {
+  createKafkaTopics,
+  elasticMqRegion,
+  offeredHere,
+  resolveBackend as resolve,
+  sqsClientConfig,
+  stopAllBackends,
+  type BackendName,
+} from '@nest-transports/backends';
 import type { Availability } from './descriptor.js';
 
 export type { BackendName };
-export { createKafkaTopics, offeredHere, stopAllBackends };
+export { createKafkaTopics, elasticMqRegion, offeredHere, sqsClientConfig, stopAllBackends };
 
 /** Finds (or starts) a backend through @nest-transports/backends; under CI=true it rejects where the machine offers it. */
 export async function resolveBackend(name: BackendName): Promise<Availability> {

@@ -78,6 +78,8 @@ export interface TransportDescriptor {
   resolve(): Promise<Availability>;
   /** Runs before each scenario (inside its time limit): create topics, queues… for `env.ns`. */
   prepare?(env: RunEnv): Promise<void>;
+  /** Runs after each scenario, once its servers and clients are closed: delete what `prepare` made. */
+  cleanup?(env: RunEnv): Promise<void>;
   /** Options for `NestFactory.createMicroservice(Module, options)`. */
   server(env: RunEnv, codecs?: CodecOverrides): ServerOptions;
   /** A fresh client for this run. */

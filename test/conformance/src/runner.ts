@@ -63,6 +63,7 @@ export async function runScenario(
     error = errorText(err);
   }
   const closeErrors = await withTimeout(rig.dispose(), 10_000, 'closing servers and clients').catch((err) => [err]);
+  if (t.cleanup) await withTimeout(t.cleanup(rig.env), 10_000, `cleaning up after ${scenario.id}`).catch((err) => closeErrors.push(err));
   await new Promise((resolve) => setImmediate(resolve));
   process.off('unhandledRejection', onStray);
   for (const listener of previous) process.on('unhandledRejection', listener);

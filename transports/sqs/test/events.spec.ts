@@ -3,7 +3,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { SqsContext } from '../src/index.js';
-import { Collector, eventually, SqsTestBed } from './helpers.js';
+import { Collector, eventually, describeSqs, type SqsTestBed } from './helpers.js';
 
 interface Seen {
   handler: string;
@@ -50,18 +50,12 @@ class EventsController {
   }
 }
 
-describe('SqsServer + SqsClient: events and at-least-once delivery', () => {
-  let bed: SqsTestBed;
-
-  beforeAll(async () => {
-    bed = await SqsTestBed.start();
-  });
+describeSqs('SqsServer + SqsClient: events and at-least-once delivery', (bed) => {
   afterEach(async () => {
     await bed.closeAll();
     seen = new Collector<Seen>();
     failures.clear();
   });
-  afterAll(() => bed.stop());
 
   it('runs every @EventPattern handler of an event and deletes the message', async () => {
     const queue = await bed.queue('ev');

@@ -4,7 +4,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { InvalidOptionError } from '@nest-transports/shared';
 import { SqsContext, SqsRecordBuilder } from '../src/index.js';
-import { Collector, SqsTestBed } from './helpers.js';
+import { Collector, describeSqs } from './helpers.js';
 
 let seen = new Collector<{ group?: string; value: number }>();
 let inFlightGroups = new Set<string>();
@@ -24,19 +24,13 @@ class FifoController {
   }
 }
 
-describe('SqsServer + SqsClient: FIFO queues', () => {
-  let bed: SqsTestBed;
-
-  beforeAll(async () => {
-    bed = await SqsTestBed.start();
-  });
+describeSqs('SqsServer + SqsClient: FIFO queues', (bed) => {
   afterEach(async () => {
     await bed.closeAll();
     seen = new Collector();
     inFlightGroups = new Set();
     overlapped = false;
   });
-  afterAll(() => bed.stop());
 
   const fifoQueue = () => bed.queue('fifo', { FifoQueue: 'true' });
 

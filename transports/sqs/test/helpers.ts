@@ -1,6 +1,7 @@
-import { deferred } from '@nest-transports/shared';
+import { afterAll, describe, it } from '@jest/globals';
 import {
   CreateQueueCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -10,33 +11,64 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Module, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { resolveBackend, stopAllBackends } from '@nest-transports/backends';
-import { uniqueName } from '@nest-transports/shared';
+import { elasticMqRegion, resolveBackend, sqsClientConfig, stopAllBackends } from '@nest-transports/backends';
+import { deferred, uniqueName } from '@nest-transports/shared';
 import { SqsClient, SqsServer, type SqsClientOptions, type SqsServerOptions } from '../src/index.js';
 
-/** One SQS endpoint per test file: SQS_ENDPOINT or fauxqs in-process. */
+/** The SQS backends every test of this package runs on: lenient fauxqs, and strict ElasticMQ. */
+export type SqsBackendName = 'sqs' | 'elasticmq';
+const BACKENDS: Array<{ name: SqsBackendName; region: () => string | undefined }> = [
+  { name: 'sqs', region: () => undefined }, // fauxqs, or SQS_ENDPOINT
+  { name: 'elasticmq', region: elasticMqRegion }, // ElasticMQ with strict limits, or ELASTICMQ_ENDPOINT
+];
+const resolved = await Promise.all(BACKENDS.map((b) => resolveBackend(b.name)));
+afterAll(stopAllBackends);
+
+/**
+ * Declares `body` once per SQS backend: `describe('<title> [sqs]')` and `describe('<title> [elasticmq]')`,
+ * each with its own test bed, stopped after the block (`bed.closeAll()` in an `afterEach` closes what a
+ * test made and deletes its queues). An unavailable backend's block
+ * is skipped with the reason (under CI=true resolving it has already failed where the machine offers it).
+ * Against real AWS: SQS_ENDPOINT, AWS_REGION and credentials in the environment.
+ */
+export function describeSqs(title: string, body: (bed: SqsTestBed) => void): void {
+  BACKENDS.forEach((backend, i) => {
+    const found = resolved[i];
+    if (!found.available) {
+      describe.skip(`${title} [${backend.name}: skipped, ${found.reason}]`, () => it('is skipped', () => undefined));
+      return;
+    }
+    describe(`${title} [${backend.name}]`, () => {
+      const bed = new SqsTestBed(backend.name, sqsClientConfig(found.url, backend.region()));
+      afterAll(() => bed.stop());
+      body(bed);
+    });
+  });
+}
+
+/** One SQS endpoint for a describe block: its config, the apps, clients and queues its tests made. */
 export class SqsTestBed {
   readonly sqs: SQSClient;
   private readonly closers: Array<() => Promise<unknown>> = [];
+  private readonly queues: string[] = [];
 
-  private constructor(readonly config: SQSClientConfig) {
+  constructor(
+    readonly backend: SqsBackendName,
+    readonly config: SQSClientConfig & { region: string },
+  ) {
     this.sqs = new SQSClient(config);
   }
 
-  static async start(): Promise<SqsTestBed> {
-    const backend = await resolveBackend('sqs');
-    if (!backend.available) throw new Error(`SQS backend unavailable: ${backend.reason}`);
-    return new SqsTestBed({
-      endpoint: backend.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+  /** True on ElasticMQ: it checks what AWS checks (fauxqs accepts more). */
+  get strict(): boolean {
+    return this.backend === 'elasticmq';
   }
 
   async queue(prefix: string, attributes: Record<string, string> = {}): Promise<string> {
     const fifo = attributes.FifoQueue === 'true';
     const name = uniqueName(prefix) + (fifo ? '.fifo' : '');
     const out = await this.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    this.queues.push(out.QueueUrl!);
     return out.QueueUrl!;
   }
 
@@ -100,15 +132,15 @@ export class SqsTestBed {
     return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
   }
 
-  /** Closes every app and client made here (in reverse), then the backend. */
+  /** Closes every app and client made here (in reverse), then deletes the queues made here. */
   async closeAll(): Promise<void> {
     for (const close of this.closers.splice(0).reverse()) await close().catch(() => undefined);
+    await Promise.all(this.queues.splice(0).map((QueueUrl) => this.sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined)));
   }
 
   async stop(): Promise<void> {
     await this.closeAll();
     this.sqs.destroy();
-    await stopAllBackends();
   }
 }
 

@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
 import { SqsServer, type SqsLambdaRecord } from '../src/index.js';
-import { SqsTestBed } from './helpers.js';
+import { describeSqs } from './helpers.js';
 
 @Controller()
 class LambdaController {
@@ -37,20 +37,17 @@ const record = (
   eventSourceARN: arn,
 });
 
-describe('SqsServer#handleLambdaEvent: the same processing behind a Lambda SQS trigger', () => {
-  let bed: SqsTestBed;
+describeSqs('SqsServer#handleLambdaEvent: the same processing behind a Lambda SQS trigger', (bed) => {
   let app: INestMicroservice;
   let server: SqsServer;
 
   beforeAll(async () => {
-    bed = await SqsTestBed.start();
     server = new SqsServer({ sqs: bed.config, queues: ['unused-in-lambda'] });
     app = await NestFactory.createMicroservice(LambdaModule, { strategy: server, logger: false });
     await app.init(); // handlers registered, no polling
   });
   afterAll(async () => {
     await app.close();
-    await bed.stop();
   });
 
   it('reports only the failed and malformed records of a standard batch', async () => {
@@ -92,13 +89,7 @@ describe('SqsServer#handleLambdaEvent: the same processing behind a Lambda SQS t
   });
 });
 
-describe('a request whose client went away', () => {
-  let bed: SqsTestBed;
-  beforeAll(async () => {
-    bed = await SqsTestBed.start();
-  });
-  afterAll(() => bed.stop());
-
+describeSqs('a request whose client went away', (bed) => {
   it('is deleted, not retried, when its reply queue no longer exists', async () => {
     const queue = await bed.queue('orphan');
     await bed.app(LambdaController, { queues: [queue], retryDelaySeconds: 0 });

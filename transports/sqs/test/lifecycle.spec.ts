@@ -6,7 +6,7 @@ import { firstValueFrom } from 'rxjs';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { BackendUnreachableError } from '@nest-transports/shared';
 import { QueueNotFoundError, SqsContext, SqsServer } from '../src/index.js';
-import { Collector, deferred, eventually, SqsTestBed } from './helpers.js';
+import { Collector, deferred, eventually, describeSqs } from './helpers.js';
 
 let started = deferred();
 let active = 0;
@@ -42,12 +42,7 @@ class LifecycleController {
   }
 }
 
-describe('SqsServer + SqsClient: lifecycle, limits and failures', () => {
-  let bed: SqsTestBed;
-
-  beforeAll(async () => {
-    bed = await SqsTestBed.start();
-  });
+describeSqs('SqsServer + SqsClient: lifecycle, limits and failures', (bed) => {
   afterEach(async () => {
     await bed.closeAll();
     started = deferred();
@@ -55,13 +50,12 @@ describe('SqsServer + SqsClient: lifecycle, limits and failures', () => {
     active = maxActive = 0;
     attempts.clear();
   });
-  afterAll(() => bed.stop());
 
   it('fails listen() with a clear error when a queue does not exist', async () => {
     const server = new SqsServer({ sqs: bed.config, queues: ['no-such-queue'] });
     const err = await new Promise((resolve) => server.listen(resolve));
     expect(err).toBeInstanceOf(QueueNotFoundError);
-    expect((err as Error).message).toMatch(/queue "no-such-queue" does not exist in region us-east-1/);
+    expect((err as Error).message).toContain(`queue "no-such-queue" does not exist in region ${bed.config.region}`);
     await server.close();
   });
 

@@ -5,7 +5,7 @@ import { firstValueFrom, from, lastValueFrom, timer, toArray, EMPTY, type Observ
 import { map, take } from 'rxjs/operators';
 import { PayloadTooLargeError, RequestTimeoutError } from '@nest-transports/shared';
 import { SqsContext, SqsRecordBuilder, type SqsClient } from '../src/index.js';
-import { SqsTestBed } from './helpers.js';
+import { describeSqs } from './helpers.js';
 
 @Controller()
 class MathController {
@@ -67,19 +67,15 @@ class MathController {
   }
 }
 
-describe('SqsServer + SqsClient: request-reply', () => {
-  let bed: SqsTestBed;
+describeSqs('SqsServer + SqsClient: request-reply', (bed) => {
   let queueUrl: string;
   let client: SqsClient;
 
   beforeAll(async () => {
-    bed = await SqsTestBed.start();
     queueUrl = await bed.queue('rr');
     await bed.app(MathController, { queues: [queueUrl], pollers: 2 });
     client = bed.client({ queue: queueUrl });
   });
-
-  afterAll(() => bed.stop());
 
   it('answers a request', async () => {
     expect(await firstValueFrom(client.send('sum', [1, 2, 3]))).toBe(6);

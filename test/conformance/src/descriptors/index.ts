@@ -6,9 +6,9 @@ import { nats } from './nats.js';
 import { pubsub } from './pubsub.js';
 import { redis } from './redis.js';
 import { rmq } from './rmq.js';
-import { sqs } from './sqs.js';
+import { sqs, sqsElasticMq } from './sqs.js';
 import { tcp } from './tcp.js';
 import { ws } from './ws.js';
 
 /** Every transport the project's CLI runs, built-ins first. */
-export const descriptors: TransportDescriptor[] = [tcp, redis, nats, mqtt, rmq, grpc, kafka, ws, sqs, pubsub];
+export const descriptors: TransportDescriptor[] = [tcp, redis, nats, mqtt, rmq, grpc, kafka, ws, sqs, sqsElasticMq, pubsub];

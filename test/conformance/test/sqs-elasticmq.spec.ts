@@ -1,0 +1,4 @@
+import { describeConformance } from '../src/jest.js';
+import { sqsElasticMq } from '../src/descriptors/sqs.js';
+
+await describeConformance(sqsElasticMq);
