@@ -1,89 +1,49 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { CAPABILITIES, type TransportDescriptor } from './descriptor.js';
-import { descriptors as builtIn } from './descriptors/index.js';
-import { stopAllBackends } from './backend.js';
-import { buildReport, claimedFailures, markdownReport, textMatrix } from './report.js';
-import { runTransport, type TransportReport } from './runner.js';
-import { scenarios } from './scenarios/index.js';
+// Only Node's own modules here: `--help` must work, and a missing peer must be named, before Nest is loaded.
+import { findPackage, installLine, suitePackage } from './environment.js';
 
-// Google client libraries must not probe the cloud metadata server: the suite talks to loopback only.
-process.env.METADATA_SERVER_DETECTION ??= 'none';
+const USAGE = `usage: nest-conformance [transport-name | ./descriptor.{js,mjs,cjs,ts} ...] [options]
 
-const USAGE = `usage: nest-conformance [transport-name | ./descriptor.js ...] [--only=scenario-prefix] [--probe]
+Runs the conformance scenarios against each transport and prints the transport × scenario matrix.
+A path loads a descriptor module (its default export, or every exported descriptor); .ts files
+need the "typescript" package. A name runs a built-in row: tcp, redis, nats, mqtt, rmq, grpc, kafka,
+ws, sqs, pubsub (each needs its client library; a missing one makes the row "skipped" with the
+install line). With no argument, every built-in row runs.
 
-With no argument, runs every descriptor of the project. A path loads a descriptor module
-(its default export, or every exported descriptor). Writes reports/conformance.json and .md.
---probe runs every scenario as if every capability were claimed: to find out what a transport does.`;
+options:
+  --only=PREFIX[,PREFIX]  run only the scenarios whose id starts with a prefix (--only=rr.,ev.basic)
+  --probe                 run every scenario as if every capability were claimed, to find out what
+                          a transport does; writes conformance-probe.{json,md}, never the verdict
+  --fail-on-leaks         an unhandled error raised while a server or client closes fails the scenario
+  --out=DIR               where to write the reports (default: reports)
+  --catalogue             print the scenario catalogue (markdown) and exit
+  -h, --help              this text
 
-function isDescriptor(value: unknown): value is TransportDescriptor {
-  const d = value as TransportDescriptor;
-  return !!d && typeof d.name === 'string' && typeof d.server === 'function' && typeof d.client === 'function';
-}
+Writes DIR/conformance.json and DIR/conformance.md (after each row, so finished rows are kept).
+Exits 1 when a claimed scenario fails, 2 on a usage or descriptor error.
+${suitePackage.name} ${suitePackage.version}: needs Node >= 20.19 and @nestjs/common, @nestjs/core,
+@nestjs/microservices 11 or 12, reflect-metadata and rxjs 7.`;
 
-async function loadModule(path: string): Promise<TransportDescriptor[]> {
-  const mod = await import(pathToFileURL(resolvePath(path)).href);
-  if (isDescriptor(mod.default)) return [mod.default];
-  const found = Object.values(mod).filter(isDescriptor);
-  if (!found.length) throw new Error(`${path} exports no transport descriptor`);
-  return found;
-}
-
-async function select(args: string[]): Promise<TransportDescriptor[]> {
-  if (!args.length) return builtIn;
-  const chosen: TransportDescriptor[] = [];
-  for (const arg of args) {
-    if (/[\\/]|\.[cm]?js$/.test(arg)) chosen.push(...(await loadModule(arg)));
-    else {
-      const d = builtIn.find((x) => x.name === arg);
-      if (!d) throw new Error(`unknown transport "${arg}" (known: ${builtIn.map((x) => x.name).join(', ')})`);
-      chosen.push(d);
-    }
-  }
-  return chosen;
-}
+const PEERS = ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', 'reflect-metadata', 'rxjs'];
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) return (console.log(USAGE), 0);
-  const only = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  let chosen = await select(argv.filter((a) => !a.startsWith('--')));
-  if (argv.includes('--probe')) chosen = chosen.map((t) => ({ ...t, capabilities: [...CAPABILITIES] }));
-  const catalogue = only ? scenarios.filter((s) => s.id.startsWith(only)) : scenarios;
-  const started = Date.now();
-  const reports: TransportReport[] = [];
-
-  for (const [ti, t] of chosen.entries()) {
-    const head = `[${ti + 1}/${chosen.length}] ${t.name}`;
-    process.stdout.write(`${head}: resolving backend…\n`);
-    const report = await runTransport(t, catalogue, (r, i, n) => {
-      const detail = r.outcome === 'fail' ? ` — ${r.error}` : '';
-      if (r.outcome !== 'n/a') process.stdout.write(`${head} ${i}/${n} ${r.scenario}: ${r.outcome} (${r.ms} ms)${detail}\n`);
-    });
-    if (!report.available) process.stdout.write(`${head}: backend unavailable — ${report.reason}\n`);
-    reports.push(report);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
   }
-
-  await stopAllBackends();
-  const report = buildReport(reports);
-  await mkdir('reports', { recursive: true });
-  await writeFile('reports/conformance.json', `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile('reports/conformance.md', `${markdownReport(report)}\n`);
-
-  console.log(`\n${textMatrix(report)}\n`);
-  for (const t of reports.filter((r) => !r.available)) console.log(`${t.name}: skipped — ${t.reason}`);
-  const failures = claimedFailures(report);
-  for (const f of failures) console.log(`FAIL ${f.transport} ${f.scenario}: ${f.error}`);
-  console.log(`\n${failures.length} failed; wrote reports/conformance.json and reports/conformance.md in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return failures.length ? 1 : 0;
+  const missing = PEERS.filter((name) => !findPackage(name) && !findPackage(name, process.cwd()));
+  if (missing.length) {
+    console.error(`nest-conformance needs ${missing.join(', ')} (peer dependencies): ${installLine(missing)}`);
+    return 2;
+  }
+  const { run } = await import('./run.js');
+  return run(argv, USAGE);
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    console.error(err);
+    console.error(err instanceof Error && err.name === 'DescriptorError' ? err.message : err);
     process.exit(2);
   },
 );

@@ -1,32 +1,30 @@
-import { describe, it, expect } from '@jest/globals';
-import type { TransportDescriptor } from './descriptor.js';
-import { DEFAULT_TIMEOUT_MS, notApplicableReason, resolveSafely, runScenario, unavailableOutcome } from './runner.js';
+import { describe, expect, it } from '@jest/globals';
+import type { Availability, TransportDescriptor } from './descriptor.js';
+import { DEFAULT_TIMEOUT_MS, missingRequirement, notApplicableReason, resolveSafely, runScenario, unavailableOutcome, type RunOptions } from './runner.js';
 import type { Scenario } from './scenario.js';
 import { scenarios as catalogue } from './scenarios/index.js';
+import { validateDescriptor } from './validate.js';
 
-/**
- * Registers one jest test per scenario; await it at the top level of an ESM spec file
- * (`await describeConformance(myTransport)`), because the backend is resolved before tests are declared.
- *
- * Scenarios the transport does not claim, and scenarios whose backend is unreachable, are declared
- * with `it.skip` and the reason in the title, so jest counts them as skipped, never as passed.
- * Under CI=true an unreachable backend the machine offers is a failing test instead.
- */
-export async function describeConformance(t: TransportDescriptor, scenarios: Scenario[] = catalogue): Promise<void> {
-  const availability = await resolveSafely(t);
+export interface JestOptions extends RunOptions {
+  /** The scenarios to declare (default: the whole catalogue). */
+  scenarios?: Scenario[];
+}
+
+function declare(t: TransportDescriptor, availability: () => Promise<Availability>, known: Availability | undefined, opts: JestOptions): void {
+  validateDescriptor(t);
   describe(`conformance: ${t.name} (${t.kind})`, () => {
-    for (const scenario of scenarios) {
-      const na = notApplicableReason(t, scenario);
-      if (na) {
-        it.skip(`${scenario.id} — n/a: ${na}`, () => {});
-      } else if (!availability.available && unavailableOutcome(t) === 'skipped') {
-        it.skip(`${scenario.id} — skipped: ${availability.reason}`, () => {});
+    for (const scenario of opts.scenarios ?? catalogue) {
+      const skip = notApplicableReason(t, scenario) ?? missingRequirement(scenario);
+      if (skip) {
+        it.skip(`${scenario.id} — ${notApplicableReason(t, scenario) ? 'n/a' : 'skipped'}: ${skip}`, () => {});
+      } else if (known && !known.available && unavailableOutcome(t) === 'skipped') {
+        it.skip(`${scenario.id} — skipped: ${known.reason}`, () => {});
       } else {
-        const limit = (scenario.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 15_000;
+        const limit = (scenario.timeoutMs ?? opts.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 35_000;
         it(
           `${scenario.id} — ${scenario.title}`,
           async () => {
-            const result = await runScenario(t, scenario, availability);
+            const result = await runScenario(t, scenario, await availability(), opts);
             expect(result.error).toBeNull();
             expect(result.outcome).toBe('pass');
           },
@@ -35,4 +33,26 @@ export async function describeConformance(t: TransportDescriptor, scenarios: Sce
       }
     }
   });
+}
+
+/**
+ * Registers one jest test per scenario; await it at the top level of an ESM spec file
+ * (`await describeConformance(myTransport)`): the backend is resolved first, so that scenarios the
+ * transport does not claim, and all of them when its backend is unreachable, are declared with
+ * `it.skip` and the reason in the title — counted as skipped, never as passed. Under CI=true an
+ * unreachable backend the machine offers is a failing test instead.
+ */
+export async function describeConformance(t: TransportDescriptor, opts: JestOptions = {}): Promise<void> {
+  const availability = await resolveSafely(t);
+  declare(t, async () => availability, availability, opts);
+}
+
+/**
+ * The same, declared at once (a CommonJS spec has no top-level await): the backend is resolved when
+ * the first test runs, so an unreachable backend fails the claimed scenarios with the reason instead
+ * of skipping them. Unclaimed scenarios are still `it.skip`.
+ */
+export function describeConformanceSync(t: TransportDescriptor, opts: JestOptions = {}): void {
+  let pending: Promise<Availability> | undefined;
+  declare(t, () => (pending ??= resolveSafely(t)), undefined, opts);
 }

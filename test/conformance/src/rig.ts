@@ -1,13 +1,15 @@
 import 'reflect-metadata';
-import { Module, type INestMicroservice, type PipeTransform, type Type } from '@nestjs/common';
+import { Module, type INestApplicationContext, type INestMicroservice, type PipeTransform, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { lastValueFrom, type Observable } from 'rxjs';
-import type { ClientProxy, CodecOverrides, RunEnv, TransportDescriptor } from './descriptor.js';
-import { TimeoutError, withTimeout } from './util.js';
+import { map, type Observable } from 'rxjs';
+import type { ClientProxy, CodecOverrides, HandlerKind, RunEnv, TransportDescriptor } from './descriptor.js';
+import { nestLogger } from './nest-log.js';
+import type { PatternName } from './scenario.js';
+import { TimeoutError, errorText, show, withTimeout } from './util.js';
 
 export interface HandlerSpec {
-  kind: 'message' | 'event';
+  kind: HandlerKind;
   pattern: unknown;
   handle(data: any, ctx: any): unknown;
   /** The payload's class, for pipes that read the metatype (ValidationPipe). */
@@ -34,7 +36,7 @@ export function buildModule(handlers: HandlerSpec[], t: Pick<TransportDescriptor
     Reflect.defineMetadata('design:paramtypes', [spec.payloadType ?? Object, Object], proto, key);
     Payload(...(spec.pipes ?? []))(proto, key, 0);
     Ctx()(proto, key, 1);
-    const { pattern, transport } = t.handlerPattern ? t.handlerPattern(spec.pattern) : { pattern: spec.pattern, transport: undefined };
+    const { pattern, transport } = t.handlerPattern ? t.handlerPattern(spec.pattern, spec.kind) : { pattern: spec.pattern, transport: undefined };
     const decorate = spec.kind === 'event' ? EventPattern(pattern as any, transport as any) : MessagePattern(pattern as any, transport as any);
     decorate(proto, key, Object.getOwnPropertyDescriptor(proto, key)!);
   });
@@ -43,22 +45,44 @@ export function buildModule(handlers: HandlerSpec[], t: Pick<TransportDescriptor
   return ConformanceModule;
 }
 
+/** `name` in the run's namespace: `${ns}.name`, or the object pattern with `ns` added. */
+export function namespaced(ns: string, name: PatternName): unknown {
+  return typeof name === 'string' ? `${ns}.${name}` : { ns, ...name };
+}
+
 const LISTEN_MS = 10_000;
 const CLOSE_MS = 5_000;
 
+interface Tracked {
+  label: string;
+  close(): Promise<unknown>;
+}
+
 /** One scenario run: starts servers and clients for a descriptor and closes all of them at the end. */
 export class Rig {
-  private readonly apps = new Set<INestMicroservice>();
-  private readonly clients = new Set<ClientProxy>();
+  private readonly apps = new Map<INestMicroservice, string>();
+  private readonly clients = new Map<ClientProxy, Tracked>();
+  private readonly closing = new Set<string>();
+  private serverCount = 0;
+  private clientCount = 0;
 
   constructor(
     readonly transport: TransportDescriptor,
     readonly env: RunEnv,
+    private readonly declared: { messages?: PatternName[]; events?: PatternName[] } = {},
   ) {}
 
-  /** A pattern unique to this run. */
+  /** The string pattern `${ns}.name`; `name` must be one the scenario declares. */
   p(name: string): string {
-    return `${this.env.ns}.${name}`;
+    return this.pattern(name) as string;
+  }
+
+  /** A declared pattern in this run's namespace (strings and object patterns). */
+  pattern(name: PatternName): unknown {
+    const key = JSON.stringify(name);
+    const all = [...(this.declared.messages ?? []), ...(this.declared.events ?? [])];
+    if (!all.some((d) => JSON.stringify(d) === key)) throw new Error(`scenario ${this.env.scenario} uses pattern ${key} without declaring it in its patterns`);
+    return namespaced(this.env.ns, name);
   }
 
   /** `value` as the transport delivers it (its documented `wire` mapping; unchanged by default). */
@@ -71,17 +95,23 @@ export class Rig {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
+  /** The labels of the closes in progress (a stray error raised meanwhile is attributed to them). */
+  closingNow(): string[] {
+    return [...this.closing];
+  }
+
   /** Creates the app without listening (to listen later, or to inspect it). */
   async createServer(handlers: HandlerSpec[], opts: { codecs?: CodecOverrides; env?: RunEnv } = {}): Promise<INestMicroservice> {
     const module = buildModule(handlers, this.transport);
     const options = this.transport.server(opts.env ?? this.env, opts.codecs);
-    const app = await NestFactory.createMicroservice(module, { ...options, logger: false } as any);
-    this.apps.add(app);
+    const app = await NestFactory.createMicroservice(module, { ...options, logger: nestLogger } as any);
+    const instance = serverInstance(app);
+    this.apps.set(app, `server #${++this.serverCount} (${instance?.constructor?.name ?? 'server'})`);
     return app;
   }
 
   async listen(app: INestMicroservice): Promise<INestMicroservice> {
-    await withTimeout(app.listen(), LISTEN_MS, `${this.transport.name} server listen`);
+    await withTimeout(app.listen(), LISTEN_MS, `${this.apps.get(app) ?? 'server'} listen()`);
     return app;
   }
 
@@ -89,59 +119,188 @@ export class Rig {
     return this.listen(await this.createServer(handlers, opts));
   }
 
-  client(opts: { codecs?: CodecOverrides; env?: RunEnv } = {}): ClientProxy {
-    return this.track(this.transport.client(opts.env ?? this.env, opts.codecs));
+  /** A client from the descriptor (`client()`, or `hostedClient()` inside a Nest app), tracked and closed at the end. */
+  async client(opts: { codecs?: CodecOverrides; env?: RunEnv } = {}): Promise<ClientProxy> {
+    const env = opts.env ?? this.env;
+    const label = `client #${++this.clientCount}`;
+    if (this.transport.hostedClient) {
+      const spec = this.transport.hostedClient(env, opts.codecs);
+      class ConformanceClientHost {}
+      Module({ imports: spec.imports })(ConformanceClientHost);
+      const host: INestApplicationContext = await withTimeout(
+        NestFactory.createApplicationContext(ConformanceClientHost, { logger: nestLogger }),
+        LISTEN_MS,
+        `${label}: the app hosting it (init, onApplicationBootstrap)`,
+      );
+      const client = host.get<ClientProxy>(spec.token as never);
+      this.clients.set(this.mapReplies(client), { label: `${label} (${client.constructor?.name}, hosted in a Nest app)`, close: () => host.close() });
+      return client;
+    }
+    if (!this.transport.client) throw new Error(`${this.transport.name}: the descriptor gives neither client() nor hostedClient()`);
+    return this.track(this.transport.client(env, opts.codecs), label);
   }
 
-  track(client: ClientProxy): ClientProxy {
-    this.clients.add(client);
+  /** Tracks a client made elsewhere (closed at the end of the run). */
+  track(client: ClientProxy, label = `client #${++this.clientCount}`): ClientProxy {
+    this.clients.set(this.mapReplies(client), { label: `${label} (${client.constructor?.name})`, close: async () => client.close() });
     return client;
   }
 
+  /** Applies the descriptor's `reply` mapping to every value the client's send() emits. */
+  private mapReplies(client: ClientProxy): ClientProxy {
+    const reply = this.transport.reply;
+    if (reply) {
+      const send = client.send.bind(client);
+      client.send = ((pattern: unknown, data: unknown) => send(pattern, data).pipe(map((value) => reply(value)))) as ClientProxy['send'];
+    }
+    return client;
+  }
+
+  private async closeLabelled(label: string, close: () => Promise<unknown>): Promise<void> {
+    this.closing.add(label);
+    try {
+      await withTimeout(close(), CLOSE_MS, `${label} close()`).catch((err) => {
+        throw err instanceof TimeoutError ? err : new Error(`${label} close() threw: ${errorText(err)}`, { cause: err });
+      });
+    } finally {
+      // An unhandled rejection is reported after the microtasks that follow it: keep the window open one turn.
+      await new Promise((resolve) => setImmediate(resolve));
+      this.closing.delete(label);
+    }
+  }
+
   async closeServer(app: INestMicroservice): Promise<void> {
+    const label = this.apps.get(app) ?? 'server';
     this.apps.delete(app);
-    if (this.transport.beforeServerClose) await withTimeout(this.transport.beforeServerClose(app), CLOSE_MS, `${this.transport.name} settling before close`);
-    await withTimeout(app.close(), CLOSE_MS, `${this.transport.name} server close`);
+    await this.closeLabelled(label, () => app.close());
   }
 
   async closeClient(client: ClientProxy): Promise<void> {
+    const tracked = this.clients.get(client);
     this.clients.delete(client);
-    await withTimeout(Promise.resolve(client.close()), CLOSE_MS, `${this.transport.name} client close`);
+    await this.closeLabelled(tracked?.label ?? 'client', tracked ? tracked.close : async () => client.close());
   }
 
-  /** Closes everything still open; errors are collected, not thrown, so one bad close cannot hide others. */
+  /** Closes everything still open, clients first; errors are collected, not thrown, so one bad close cannot hide others. */
   async dispose(): Promise<unknown[]> {
     const errors: unknown[] = [];
-    for (const client of [...this.clients]) await this.closeClient(client).catch((err) => errors.push(err));
-    for (const app of [...this.apps]) await this.closeServer(app).catch((err) => errors.push(err));
+    for (const client of [...this.clients.keys()]) await this.closeClient(client).catch((err) => errors.push(err));
+    for (const app of [...this.apps.keys()]) await this.closeServer(app).catch((err) => errors.push(err));
     return errors;
   }
 }
 
-/** `send` bounded by `ms`: resolves with the last value once the reply completes. */
-export function request<T = unknown>(client: ClientProxy, pattern: unknown, data: unknown, ms = 5_000): Promise<T> {
-  return withTimeout(lastValueFrom(client.send<T>(pattern, data)), ms, `reply to ${JSON.stringify(pattern)}`);
+/** The strategy behind a Nest microservice app (Nest 11 and 12 keep it in `serverInstance`). */
+export function serverInstance(app: INestMicroservice): any {
+  return (app as unknown as { serverInstance?: unknown }).serverInstance;
 }
 
-export function collect<T>(source: Observable<T>, ms: number, what: string): Promise<T[]> {
-  return withTimeout(
-    new Promise<T[]>((resolve, reject) => {
-      const values: T[] = [];
-      source.subscribe({ next: (v) => values.push(v), error: reject, complete: () => resolve(values) });
-    }),
+/** Records what an Observable delivers, to say what did arrive when a wait fails. */
+class Arrivals {
+  readonly values: unknown[] = [];
+  completed = false;
+
+  describe(): string {
+    if (!this.values.length) return this.completed ? 'it completed without a value' : 'nothing arrived';
+    const shown = this.values.slice(0, 5).map((v) => `next(${show(v)})`);
+    if (this.values.length > 5) shown.push(`… ${this.values.length} values in all`);
+    return `received ${shown.join(', ')}${this.completed ? ', then completion' : ', no completion'}`;
+  }
+}
+
+function observe<T>(
+  source: () => Observable<T>,
+  ms: number,
+  what: string,
+  settle: (arrivals: Arrivals, outcome: { error?: unknown }) => { value?: unknown; error?: unknown },
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const arrivals = new Arrivals();
+    let finished = false;
+    let unsubscribe = () => {};
+    const finish = (outcome: { error?: unknown }) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      unsubscribe();
+      const r = settle(arrivals, outcome);
+      if ('error' in r) reject(r.error);
+      else resolve(r.value);
+    };
+    const timer = setTimeout(() => {
+      if (finished) return;
+      finished = true;
+      unsubscribe();
+      reject(new TimeoutError(`timed out after ${ms} ms: ${what} — ${arrivals.describe()}`));
+    }, ms);
+    try {
+      const sub = source().subscribe({
+        next: (v) => void arrivals.values.push(v),
+        error: (error) => finish({ error }),
+        complete: () => {
+          arrivals.completed = true;
+          finish({});
+        },
+      });
+      if (finished) sub.unsubscribe();
+      else unsubscribe = () => sub.unsubscribe();
+    } catch (error) {
+      finish({ error });
+    }
+  });
+}
+
+/** The error of a failed request, with what it was and what had arrived before it failed. */
+export class RequestError extends Error {
+  override name = 'RequestError';
+  constructor(
+    message: string,
+    /** The error the client's Observable failed with, unchanged. */
+    readonly error: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** `send` bounded by `ms`: resolves with the last value once the reply completes; says what arrived otherwise. */
+export function request<T = unknown>(client: ClientProxy, pattern: unknown, data: unknown, ms = 5_000, what = `reply to ${show(pattern)}`): Promise<T> {
+  return observe(
+    () => client.send<T>(pattern, data),
     ms,
     what,
-  );
+    (arrivals, outcome) => {
+      if ('error' in outcome)
+        return {
+          error: new RequestError(
+            `${what} failed: ${errorText(outcome.error)}${arrivals.values.length ? ` (after ${arrivals.describe()})` : ''}`,
+            outcome.error,
+          ),
+        };
+      if (!arrivals.values.length) return { error: new Error(`${what}: ${arrivals.describe()}`) };
+      return { value: arrivals.values.at(-1) };
+    },
+  ) as Promise<T>;
 }
 
-/** The error an Observable fails with (fails itself if it completes). */
-export async function errorOf(source: Observable<unknown>, ms: number, what: string): Promise<any> {
-  try {
-    const value = await withTimeout(lastValueFrom(source), ms, what);
-    throw new Error(`expected ${what} to fail, got ${JSON.stringify(value)}`);
-  } catch (err) {
-    if (err instanceof TimeoutError) throw err;
-    if (err instanceof Error && err.message.startsWith(`expected ${what} to fail`)) throw err;
-    return err;
-  }
+/** Every value of a reply stream, bounded by `ms`; on a timeout or an error it says what had arrived. */
+export function collect<T>(source: Observable<T>, ms: number, what: string): Promise<T[]> {
+  return observe(
+    () => source,
+    ms,
+    what,
+    (arrivals, outcome) =>
+      'error' in outcome
+        ? { error: new RequestError(`${what} failed: ${errorText(outcome.error)} (${arrivals.describe()})`, outcome.error) }
+        : { value: arrivals.values },
+  ) as Promise<T[]>;
+}
+
+/** The error an Observable fails with (fails itself if it completes, saying with what). */
+export function errorOf(source: Observable<unknown>, ms: number, what: string): Promise<any> {
+  return observe(
+    () => source,
+    ms,
+    what,
+    (arrivals, outcome) => ('error' in outcome ? { value: outcome.error } : { error: new Error(`expected ${what} to fail, but ${arrivals.describe()}`) }),
+  );
 }

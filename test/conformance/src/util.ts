@@ -68,3 +68,20 @@ export function errorText(err: unknown): string {
     return String(err);
   }
 }
+
+/** A short, unambiguous rendering of a value for messages: `undefined`, `"6"` vs `6`, buffers by size. */
+export function show(value: unknown, max = 120): string {
+  let text: string;
+  if (value === undefined) text = 'undefined';
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else if (Buffer.isBuffer(value)) text = `<Buffer ${value.length} bytes>`;
+  else if (typeof value === 'function') text = `[function ${value.name || 'anonymous'}]`;
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
+}

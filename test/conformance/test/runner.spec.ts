@@ -1,24 +1,33 @@
-import { describe, expect, it, afterEach } from '@jest/globals';
-import { ClientTCP, Transport } from '@nestjs/microservices';
-import { defineTransport, type TransportDescriptor } from '../src/descriptor.js';
-import { notApplicableReason, runScenario, unavailableOutcome } from '../src/runner.js';
-import { buildReport, claimedFailures, markdownReport, textMatrix } from '../src/report.js';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Observable } from 'rxjs';
+import type { HandlerKind, RunEnv } from '../src/descriptor.js';
+import { request } from '../src/rig.js';
+import { missingRequirement, notApplicableReason, runScenario, runTransport, unavailableOutcome } from '../src/runner.js';
 import type { Scenario } from '../src/scenario.js';
 import { scenarios } from '../src/scenarios/index.js';
+import {
+  BOOTSTRAP_CLIENT,
+  BootstrapClient,
+  EnvelopeClient,
+  LeakyServer,
+  TaggedClient,
+  TaggedServer,
+  ThrowingClient,
+  bootstrapClientModule,
+  fake,
+} from './fakes.js';
 
-const fake = (over: Partial<TransportDescriptor> = {}): TransportDescriptor =>
-  defineTransport({
-    name: 'fake',
-    kind: 'custom',
-    backend: 'none',
-    capabilities: ['requestResponse'],
-    resolve: async () => ({ available: true, description: 'none' }),
-    server: (env) => ({ transport: Transport.TCP, options: { host: '127.0.0.1', port: env.port } }),
-    client: (env) => new ClientTCP({ host: '127.0.0.1', port: env.port }),
-    ...over,
-  });
-
-const scenario = (run: Scenario['run'], over: Partial<Scenario> = {}): Scenario => ({ id: 'unit.x', title: 'x', needs: ['requestResponse'], run, ...over });
+const byId = (id: string) => scenarios.find((s) => s.id === id)!;
+const scenario = (run: Scenario['run'], over: Partial<Scenario> = {}): Scenario => ({
+  id: 'unit.x',
+  title: 'x',
+  needs: ['requestResponse'],
+  patterns: { messages: ['sum'] },
+  sends: '',
+  asserts: '',
+  run,
+  ...over,
+});
 const up = { available: true as const, description: 'none' };
 
 describe('runner', () => {
@@ -69,22 +78,33 @@ describe('runner', () => {
       expect(ids).toContain(id);
   });
 
+  it('every scenario documents its patterns, what it sends and what it asserts', () => {
+    for (const s of scenarios) {
+      expect([s.id, (s.patterns.messages ?? []).length + (s.patterns.events ?? []).length > 0]).toEqual([s.id, true]);
+      expect([s.id, s.sends.length > 10, s.asserts.length > 10]).toEqual([s.id, true, true]);
+    }
+  });
+
   it('a scenario needing an unclaimed capability is n/a with the reason, and never runs', async () => {
     let ran = false;
-    const s = scenario(async () => void (ran = true), { needs: ['events'] });
-    expect(notApplicableReason(fake(), s)).toBe('not claimed: events');
+    const s = scenario(async () => void (ran = true), { needs: ['streaming'] });
+    expect(notApplicableReason(fake(), s)).toBe('not claimed: streaming');
     const r = await runScenario(fake(), s, up);
-    expect(r).toMatchObject({ outcome: 'n/a', error: 'not claimed: events' });
+    expect(r).toMatchObject({ outcome: 'n/a', error: 'not claimed: streaming' });
     expect(ran).toBe(false);
   });
 
   it('a descriptor can declare a claimed scenario not applicable, with its reason', () => {
-    expect(
-      notApplicableReason(
-        fake({ notApplicable: { 'unit.x': 'no such thing here' } }),
-        scenario(async () => {}),
-      ),
-    ).toBe('no such thing here');
+    expect(notApplicableReason(fake({ notApplicable: { 'rr.basic': 'no such thing here' } }), byId('rr.basic'))).toBe('no such thing here');
+  });
+
+  it('a scenario needing a package that is not installed is skipped with the install line, and never runs', async () => {
+    let ran = false;
+    const s = scenario(async () => void (ran = true), { requires: ['class-validator', 'no-such-package-here'] });
+    expect(missingRequirement(s)).toBe('needs no-such-package-here: npm install --save-dev no-such-package-here');
+    expect(await runScenario(fake(), s, up)).toMatchObject({ outcome: 'skipped', error: expect.stringContaining('no-such-package-here') });
+    expect(ran).toBe(false);
+    expect(missingRequirement(byId('pipe.validation'))).toBeUndefined();
   });
 
   it('an unreachable backend is skipped, but fails under CI=true unless the machine does not offer it', async () => {
@@ -118,75 +138,174 @@ describe('runner', () => {
     expect(r.error).toMatch(/timed out after 100 ms/);
   });
 
-  it('a failing assertion fails and servers and clients are closed', async () => {
+  it('a failing assertion fails; servers and clients are closed, then cleanup(env) runs', async () => {
+    const order: string[] = [];
+    const t = fake({ cleanup: async (env) => void order.push(`cleanup ${env.scenario}`) });
     const failing = await runScenario(
-      fake(),
+      t,
       scenario(async (rig) => {
-        await rig.server([]);
-        rig.client();
+        const app = await rig.server([]);
+        app.status.subscribe((s) => s === 'disconnected' && order.push('server closed'));
+        await rig.client();
         throw new Error('boom');
       }),
       up,
     );
     expect(failing).toMatchObject({ outcome: 'fail', error: 'boom' });
-    // Stray rejections are caught by the CLI runner only: under jest, jest fails the test itself.
+    expect(order).toEqual(['server closed', 'cleanup unit.x']);
+  });
+
+  it('cleanup(env) runs after a timeout too, and an error from it fails the scenario', async () => {
+    const cleaned: string[] = [];
+    const t = fake({
+      cleanup: async (env) => {
+        cleaned.push(env.ns);
+        throw new Error('queue still in use');
+      },
+    });
+    const timedOut = await runScenario(
+      t,
+      scenario(() => new Promise(() => {}), { timeoutMs: 50 }),
+      up,
+    );
+    expect(timedOut.error).toMatch(/timed out/);
+    const passed = await runScenario(
+      t,
+      scenario(async () => {}),
+      up,
+    );
+    expect(passed).toMatchObject({ outcome: 'fail', error: 'cleanup(env) threw: queue still in use' });
+    expect(cleaned).toHaveLength(2);
+    expect(cleaned[0]).not.toBe(cleaned[1]);
+  });
+
+  it('cleanupRun() runs once after the last scenario; its error is an error of the row', async () => {
+    let runs = 0;
+    const report = await runTransport(
+      fake({
+        cleanupRun: async () => {
+          runs++;
+          throw new Error('admin client would not close');
+        },
+      }),
+      [scenario(async () => {}), scenario(async () => {}, { id: 'unit.y' })],
+    );
+    expect(runs).toBe(1);
+    expect(report.errors).toEqual(['cleanupRun() threw: admin client would not close']);
+    expect(report.capabilities).toEqual(['requestResponse', 'events']);
+  });
+
+  it('prepare(env) gets every pattern of the run, namespaced, by kind; handlerPattern is told the kind', async () => {
+    const seen: RunEnv[] = [];
+    const kinds: Array<[unknown, HandlerKind]> = [];
+    const t = fake({
+      prepare: async (env) => void seen.push(env),
+      handlerPattern: (pattern, kind) => (kinds.push([pattern, kind]), { pattern }),
+    });
+    expect(await runScenario(t, byId('ev.no-handler'), up)).toMatchObject({ outcome: 'pass' });
+    expect(await runScenario(t, byId('rr.no-handler'), up)).toMatchObject({ outcome: 'pass' });
+    const [events, messages] = seen;
+    expect(events.patterns).toEqual({ messages: [], events: [`${events.ns}.known`, `${events.ns}.unknown`] });
+    expect(messages.patterns).toEqual({ messages: [`${messages.ns}.sum`, `${messages.ns}.missing`], events: [] });
+    expect(kinds).toEqual([
+      [`${events.ns}.known`, 'event'],
+      [`${messages.ns}.sum`, 'message'],
+    ]);
+  });
+
+  it('a scenario cannot use a pattern it does not declare', async () => {
+    const r = await runScenario(
+      fake(),
+      scenario(async (rig) => void rig.p('undeclared')),
+      up,
+    );
+    expect(r.error).toMatch(/uses pattern "undeclared" without declaring it/);
+  });
+
+  it('reply maps a transport’s reply envelope; without it the failure shows what arrived', async () => {
+    const enveloped = fake({ client: (env) => new EnvelopeClient({ host: '127.0.0.1', port: env.port }) });
+    const without = await runScenario(enveloped, byId('rr.basic'), up);
+    expect(without.outcome).toBe('fail');
+    expect(without.error).toContain('"data":6');
+    expect(await runScenario({ ...enveloped, reply: (r: any) => r.data }, byId('rr.basic'), up)).toMatchObject({ outcome: 'pass', error: null });
+  });
+
+  it('hostedClient: a client that connects in onApplicationBootstrap works when the suite hosts it in a Nest app', async () => {
+    const plain = fake({ client: (env) => new BootstrapClient({ host: '127.0.0.1', port: env.port }) });
+    expect((await runScenario(plain, byId('rr.basic'), up)).error).toMatch(/not started by a Nest app/);
+    const hosted = fake({
+      client: undefined,
+      hostedClient: (env, codecs) => ({ imports: [bootstrapClientModule(env.port, codecs)], token: BOOTSTRAP_CLIENT }),
+    });
+    for (const id of ['rr.basic', 'life.reconnect', 'ser.custom'])
+      expect(await runScenario({ ...hosted, capabilities: ['requestResponse', 'reconnect'] }, byId(id), up)).toMatchObject({ outcome: 'pass', error: null });
+  });
+
+  it('ser.custom wraps the codecs the transport itself uses by default, so a descriptor needs none', async () => {
+    const tagged = fake({
+      server: (env, codecs) => ({ strategy: new TaggedServer({ host: '127.0.0.1', port: env.port, ...codecs }) }),
+      client: (env, codecs) => new TaggedClient({ host: '127.0.0.1', port: env.port, ...codecs }),
+    });
+    expect(await runScenario(tagged, byId('rr.basic'), up)).toMatchObject({ outcome: 'pass' });
+    expect(await runScenario(tagged, byId('ser.custom'), up)).toMatchObject({ outcome: 'pass', error: null });
+  });
+
+  it('an unhandled error while a server closes is a leak of that close(): reported, and a failure only with failOnLeaks', async () => {
+    const leaky = fake({ server: (env) => ({ strategy: new LeakyServer({ host: '127.0.0.1', port: env.port }) }) });
+    const r = await runScenario(leaky, byId('rr.basic'), up);
+    expect(r).toMatchObject({
+      outcome: 'pass',
+      leaks: [expect.stringMatching(/^leaked while closing \(unhandled, raised while server #1 \(LeakyServer\) closed\)$/)],
+    });
+    expect(await runScenario(leaky, byId('rr.basic'), up, { failOnLeaks: true })).toMatchObject({ outcome: 'fail', error: expect.stringMatching(/^leaked/) });
+  });
+
+  it('an unhandled error while the scenario runs fails it, whatever the transport', async () => {
+    const r = await runScenario(
+      fake(),
+      scenario(async () => {
+        void Promise.reject(new Error('stray'));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }),
+      up,
+    );
+    expect(r).toMatchObject({ outcome: 'fail', error: 'unhandled error while the scenario ran: stray' });
+  });
+
+  it('process.exit() during a scenario fails it instead of ending the run', async () => {
+    const r = await runScenario(
+      fake(),
+      scenario(async () => {
+        process.exit(7);
+      }),
+      up,
+    );
+    expect(r).toMatchObject({ outcome: 'fail', error: expect.stringMatching(/^process\.exit\(7\) was called during the scenario/) });
+  });
+
+  it('a close() that throws fails the scenario, naming which one', async () => {
+    const t = fake({ client: (env) => new ThrowingClient({ host: '127.0.0.1', port: env.port }) });
+    expect(await runScenario(t, byId('rr.basic'), up)).toMatchObject({
+      outcome: 'fail',
+      error: 'cleanup failed: client #1 (ThrowingClient) close() threw: close refused',
+    });
   });
 });
 
-describe('report', () => {
-  const report = buildReport(
-    [
-      {
-        name: 'a',
-        kind: 'builtin',
-        backend: 'x',
-        available: true,
-        reason: null,
-        differences: { 'rr.basic': 'differs' },
-        results: [
-          { scenario: 'rr.basic', outcome: 'pass', ms: 1, error: null },
-          { scenario: 'ev.basic', outcome: 'fail', ms: 2, error: 'nope' },
-        ],
-      },
-      {
-        name: 'b',
-        kind: 'custom',
-        backend: 'y',
-        available: false,
-        reason: 'down',
-        differences: {},
-        results: [
-          { scenario: 'rr.basic', outcome: 'skipped', ms: 0, error: 'down' },
-          { scenario: 'ev.basic', outcome: 'n/a', ms: 0, error: 'not claimed: events' },
-        ],
-      },
-    ],
-    new Date('2026-01-01T00:00:00Z'),
-  );
+describe('request', () => {
+  const client = (source: Observable<unknown>) => ({ send: () => source }) as any;
 
-  it('keeps the DESIGN.md schema', () => {
-    expect(JSON.parse(JSON.stringify(report))).toMatchObject({
-      generatedAt: '2026-01-01T00:00:00.000Z',
-      transports: [
-        {
-          name: 'a',
-          kind: 'builtin',
-          backend: 'x',
-          available: true,
-          reason: null,
-          results: [{ scenario: 'rr.basic', outcome: 'pass', ms: 1, error: null }, expect.anything()],
-        },
-        expect.anything(),
-      ],
-    });
+  it('says what arrived when the reply never completes', async () => {
+    await expect(request(client(new Observable((s) => s.next(undefined))), 'p', 1, 50)).rejects.toThrow(
+      'timed out after 50 ms: reply to "p" — received next(undefined), no completion',
+    );
+    await expect(request(client(new Observable(() => {})), 'p', 1, 50, 'the warm-up request')).rejects.toThrow('the warm-up request — nothing arrived');
   });
 
-  it('lists claimed failures and renders the matrix', () => {
-    expect(claimedFailures(report)).toEqual([{ transport: 'a', scenario: 'ev.basic', outcome: 'fail', ms: 2, error: 'nope' }]);
-    expect(textMatrix(report)).toMatch(/ev\.basic\s+FAIL\s+n\/a/);
-    const md = markdownReport(report);
-    expect(md).toContain('| `rr.basic` | pass | skip |');
-    expect(md).toContain('- `rr.basic`: differs');
-    expect(md).toContain('**unavailable**: down');
+  it('says when a reply completed without a value, and what a failure was', async () => {
+    await expect(request(client(new Observable((s) => s.complete())), 'p', 1, 50)).rejects.toThrow('reply to "p": it completed without a value');
+    await expect(request(client(new Observable((s) => s.error({ status: 'error', message: 'nope' }))), 'p', 1, 50)).rejects.toThrow(
+      'reply to "p" failed: {"status":"error","message":"nope"}',
+    );
   });
 });

@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
-import { ClientKafka, KafkaContext, KafkaRequestDeserializer, KafkaResponseDeserializer, Transport } from '@nestjs/microservices';
-import { KafkaRequestSerializer } from '@nestjs/microservices/serializers/kafka-request.serializer.js';
-import { logLevel } from 'kafkajs';
+import { ClientKafka, KafkaContext, Transport } from '@nestjs/microservices';
+import { Kafka, logLevel } from 'kafkajs';
 import { createKafkaTopics, offeredHere, resolveBackend } from '../backend.js';
 import { defineTransport, type CodecOverrides, type RunEnv } from '../descriptor.js';
 import { until } from '../util.js';
 
-/** The handler names scenarios send requests to: ClientKafka must subscribe to their reply topics before it connects. */
-const REPLY_NAMES = ['sum', 'echo', 'double', 'length', 'count', 'none', 'refuse', 'crash', 'slow', 'whoami', 'headers', 'ping', 'missing'];
+/** Topics with more than one partition (by pattern name): the servers of one consumer group share them (ev.competing-consumers). */
+const PARTITIONED: Record<string, number> = { job: 2 };
 
-/** Event topics the scenarios emit to. */
-const EVENT_NAMES = ['created', 'known', 'unknown', 'sync', 'async', 'ok', 'seq', 'news', 'stored'];
-
-/** Topics with more than one partition: the servers of one consumer group share them (ev.competing-consumers). */
-const PARTITIONED = { job: 2 };
+/** The run's topics: one per string pattern (object patterns are no legal topic names: not claimed). */
+const requestTopics = (env: RunEnv) => env.patterns.messages.filter((p): p is string => typeof p === 'string');
+const eventTopics = (env: RunEnv) => env.patterns.events.filter((p): p is string => typeof p === 'string');
+const topicsOf = (env: RunEnv) => [...requestTopics(env).flatMap((t) => [t, `${t}.reply`]), ...eventTopics(env)];
 
 /**
  * What a value looks like after Nest's Kafka codecs: KafkaRequestSerializer sends numbers and booleans
@@ -72,11 +70,11 @@ function kafkaClient(env: RunEnv, codecs?: CodecOverrides, brokers?: string): Cl
     subscribe: { fromBeginning: true },
     ...codecs,
   });
-  for (const name of REPLY_NAMES) c.subscribeToResponseOf(`${env.ns}.${name}`);
+  for (const pattern of env.patterns.messages) c.subscribeToResponseOf(pattern);
   // connect() resolves once the reply consumer has joined its group — except when the join fails and
   // KafkaJS restarts the consumer in the background; send() would then throw "did not subscribe to
   // the corresponding reply topic". Wait (bounded) until every reply topic has a partition, as users do.
-  const replyTopics = REPLY_NAMES.map((n) => `${env.ns}.${n}.reply`);
+  const replyTopics = requestTopics(env).map((t) => `${t}.reply`);
   const connect = c.connect.bind(c);
   c.connect = async () => {
     const producer = await connect();
@@ -124,9 +122,10 @@ export const kafka = defineTransport({
       'close() waits for the message being handled; messages of one partition are handled one at a time, and the rest of a fetched batch is left for the next consumer',
     'ctx.metadata': 'metadata travels as Kafka headers: send a Kafka message `{ value, headers }`, read KafkaContext.getMessage().headers (values as strings)',
     'ser.custom': "Kafka's serializers get the payload (a request's data, a reply's response) and return a Kafka message, not the packet",
-    setup:
-      'ClientKafka needs subscribeToResponseOf(pattern) for every pattern it sends to before it connects, its own consumer group per instance, and existing topics: on KRaft a consumer cannot subscribe to a missing topic (KafkaJS does not retry UNKNOWN_TOPIC_OR_PARTITION), so the suite creates every topic, `<pattern>.reply` included, before each scenario',
   },
+  notes: [
+    'ClientKafka needs subscribeToResponseOf(pattern) for every pattern it sends to before it connects, its own consumer group per instance, and existing topics: on KRaft a consumer cannot subscribe to a missing topic (KafkaJS does not retry UNKNOWN_TOPIC_OR_PARTITION), so the descriptor creates every topic of the run (`env.patterns`), `<pattern>.reply` included, before each scenario, and deletes them and the run’s consumer groups after it',
+  ],
   notApplicable: {
     'rr.timeout':
       'a handler that does not finish holds up every request to its server (KafkaJS fetches again only once the previous fetch is handled), so "the server serves the next request" cannot hold while the slow handler runs',
@@ -135,12 +134,29 @@ export const kafka = defineTransport({
   // Wherever a broker is given, or Java and Maven can start one, CI must run the Kafka row.
   requiredInCi: (env) => Boolean(env.KAFKA_BROKERS) || Boolean(offeredHere('kafka')),
   async prepare(env) {
-    const topics = [
-      ...REPLY_NAMES.flatMap((n) => [`${env.ns}.${n}`, `${env.ns}.${n}.reply`]),
-      ...EVENT_NAMES.map((n) => `${env.ns}.${n}`),
-      ...Object.entries(PARTITIONED).map(([n, numPartitions]) => ({ topic: `${env.ns}.${n}`, numPartitions })),
-    ];
+    const topics = topicsOf(env).map((topic) => ({ topic, numPartitions: PARTITIONED[topic.slice(env.ns.length + 1)] ?? 1 }));
     await createKafkaTopics(env.url ?? '127.0.0.1:9092', topics);
+  },
+  // The run's topics and consumer groups go once its clients and servers are closed.
+  async cleanup(env) {
+    const admin = new Kafka(kafkaClientConfig(env, { clientId: `${env.ns}-cleanup` })).admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const topics = topicsOf(env).filter((t) => existing.has(t));
+      if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 });
+      const { groups } = await admin.listGroups();
+      const mine = groups.map((g) => g.groupId).filter((id) => id.startsWith(env.ns));
+      // A group can vanish meanwhile (empty, its topics deleted): GROUP_ID_NOT_FOUND is done, anything else (NON_EMPTY_GROUP: a consumer did not leave) fails.
+      if (mine.length)
+        await admin.deleteGroups(mine).catch((err) => {
+          const left = (err.groups ?? []).filter((g: any) => g.error?.type !== 'GROUP_ID_NOT_FOUND');
+          if (!err.groups || left.length)
+            throw new Error(`deleting consumer groups: ${left.map((g: any) => `${g.groupId}: ${g.error?.type ?? g.errorCode}`).join('; ') || err.message}`);
+        });
+    } finally {
+      await admin.disconnect();
+    }
   },
   server: (env, codecs) => ({
     transport: Transport.KAFKA,
@@ -174,11 +190,5 @@ export const kafka = defineTransport({
       return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, String(v)]));
     },
   },
-  codecs: {
-    serializes: 'payload',
-    clientSerializer: () => new KafkaRequestSerializer(),
-    clientDeserializer: () => new KafkaResponseDeserializer(),
-    serverSerializer: () => new KafkaRequestSerializer(),
-    serverDeserializer: () => new KafkaRequestDeserializer(),
-  },
+  codecs: { serializes: 'payload' },
 });

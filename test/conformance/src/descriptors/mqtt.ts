@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { ClientMqtt, MqttContext, MqttRecordBuilder, Transport } from '@nestjs/microservices';
-import { MqttRecordSerializer } from '@nestjs/microservices/serializers/mqtt-record.serializer.js';
-import { IncomingRequestDeserializer, IncomingResponseDeserializer } from '@nestjs/microservices';
 import { resolveBackend } from '../backend.js';
 import { defineTransport, type RunEnv } from '../descriptor.js';
 
@@ -35,11 +33,5 @@ export const mqtt = defineTransport({
   metadata: {
     send: (_client, data, headers) => new MqttRecordBuilder(data).setProperties({ userProperties: headers }).build(),
     read: (ctx) => (ctx as MqttContext).getPacket().properties?.userProperties,
-  },
-  codecs: {
-    clientSerializer: () => new MqttRecordSerializer(),
-    clientDeserializer: () => new IncomingResponseDeserializer(),
-    serverSerializer: () => new MqttRecordSerializer(),
-    serverDeserializer: () => new IncomingRequestDeserializer(),
   },
 });

@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
-import { headers as natsHeaders } from '@nats-io/transport-node';
-import { ClientNats, NatsContext, NatsRecordBuilder, NatsRequestJSONDeserializer, NatsResponseJSONDeserializer, Transport } from '@nestjs/microservices';
-import { NatsRecordSerializer } from '@nestjs/microservices/serializers/nats-record.serializer.js';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { ClientNats, NatsContext, NatsRecordBuilder, Transport } from '@nestjs/microservices';
 import { resolveBackend } from '../backend.js';
 import { defineTransport, type RunEnv } from '../descriptor.js';
+import { nestMajor, nestMicroservicesDir } from '../environment.js';
+
+/** NATS headers from the library Nest itself loads: `@nats-io/transport-node` on Nest 12, `nats` on Nest 11. */
+function natsHeaders(): { set(key: string, value: string): void } {
+  const library = (nestMajor() ?? 12) >= 12 ? '@nats-io/transport-node' : 'nats';
+  const load = createRequire(join(nestMicroservicesDir() ?? process.cwd(), 'package.json'));
+  return load(library).headers();
+}
 
 const servers = (env: RunEnv) => [env.url ?? 'nats://127.0.0.1:4222'];
 
@@ -44,11 +52,5 @@ export const nats = defineTransport({
       const h = (ctx as NatsContext).getHeaders();
       return h ? Object.fromEntries(h.keys().map((k: string) => [k, h.get(k)])) : undefined;
     },
-  },
-  codecs: {
-    clientSerializer: () => new NatsRecordSerializer(),
-    clientDeserializer: () => new NatsResponseJSONDeserializer(),
-    serverSerializer: () => new NatsRecordSerializer(),
-    serverDeserializer: () => new NatsRequestJSONDeserializer(),
   },
 });

@@ -72,6 +72,19 @@ export const pubsub = defineTransport({
       await admin.close();
     }
   },
+  // The run's subscriptions and topics (main, dead-letter, the clients' reply topics) all start with its namespace.
+  async cleanup(env) {
+    const admin = new PubSub(clientConfig(env));
+    const mine = (name: string) => name.split('/').pop()!.startsWith(env.ns);
+    try {
+      const [subscriptions] = await admin.getSubscriptions();
+      await Promise.all(subscriptions.filter((s) => mine(s.name)).map((s) => s.delete()));
+      const [topics] = await admin.getTopics();
+      await Promise.all(topics.filter((t) => mine(t.name)).map((t) => t.delete()));
+    } finally {
+      await admin.close();
+    }
+  },
   server: (env, codecs) => ({
     strategy: new PubSubServer({ clientConfig: clientConfig(env), subscription: env.ns, closeTimeout: 10_000, ...codecs }),
   }),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { ClientRedis, RedisContext, Transport } from '@nestjs/microservices';
 import { resolveBackend } from '../backend.js';
 import { defineTransport, type RunEnv } from '../descriptor.js';
+import { packetMetadataNotApplicable } from './nest-features.js';
 
 const address = (env: RunEnv) => {
   const url = new URL(env.url ?? 'redis://127.0.0.1:6379');
@@ -20,6 +21,7 @@ export const redis = defineTransport({
     'ev.fan-out': 'every server subscribed to a pattern gets every event (pub/sub): no competing consumers, no durability, no redelivery',
     'life.graceful-close': 'close() quits the subscriber and publisher connections at once: replies of in-flight handlers are lost (not claimed)',
   },
+  notApplicable: packetMetadataNotApplicable,
   resolve: () => resolveBackend('redis'),
   server: (env, codecs) => ({ transport: Transport.REDIS, options: { ...address(env), ...codecs } }),
   client: (env, codecs) => new ClientRedis({ ...address(env), ...codecs }),
@@ -34,7 +36,7 @@ export const redis = defineTransport({
   },
   metadata: {
     send(client, data, headers) {
-      client.setOnDispatchHook((packet) => void (packet.metadata = { ...headers }));
+      client.setOnDispatchHook!((packet) => void (packet.metadata = { ...headers }));
       return data;
     },
     read: (ctx) => (ctx as RedisContext).getMetadata() as Record<string, string> | undefined,

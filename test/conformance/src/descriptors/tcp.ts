@@ -1,6 +1,7 @@
 import { ClientTCP, TcpContext, Transport } from '@nestjs/microservices';
 import assert from 'node:assert/strict';
 import { defineTransport, type ClientProxy, type RunEnv } from '../descriptor.js';
+import { packetMetadataNotApplicable } from './nest-features.js';
 
 const HOST = '127.0.0.1';
 
@@ -14,6 +15,7 @@ export const tcp = defineTransport({
     'life.graceful-close': 'close() destroys accepted sockets at once: replies of in-flight handlers are lost (not claimed)',
     'ev.competing-consumers': 'a client connects to one server: no fan-out, no load sharing (neither claimed)',
   },
+  notApplicable: packetMetadataNotApplicable,
   resolve: async () => ({ available: true, description: 'no broker' }),
   server: (env, codecs) => ({ transport: Transport.TCP, options: { host: HOST, port: env.port, ...codecs } }),
   client: (env, codecs): ClientProxy => new ClientTCP({ host: HOST, port: env.port, ...codecs }),
@@ -27,7 +29,7 @@ export const tcp = defineTransport({
   },
   metadata: {
     send(client, data, headers) {
-      client.setOnDispatchHook((packet) => void (packet.metadata = { ...headers }));
+      client.setOnDispatchHook!((packet) => void (packet.metadata = { ...headers }));
       return data;
     },
     read: (ctx) => (ctx as TcpContext).getMetadata() as Record<string, string> | undefined,

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { WS_SUBPROTOCOL, WsClient, WsContext, WsServer } from '@nest-transports/ws';
 import { WebSocket } from 'ws';
 import { defineTransport, type RunEnv, type SlowReaderProbe } from '../descriptor.js';
+import { packetMetadataNotApplicable } from './nest-features.js';
 
 const HOST = '127.0.0.1';
 const MAX_PAYLOAD = 1024 * 1024;
@@ -11,7 +12,7 @@ const MAX_PAYLOAD = 1024 * 1024;
 const servers = new Map<string, WsServer>();
 
 /** A raw peer that sends requests but never reads: its TCP socket is paused. */
-async function slowReader(env: RunEnv, pattern: string): Promise<SlowReaderProbe> {
+async function slowReader(env: RunEnv, pattern: unknown): Promise<SlowReaderProbe> {
   const server = servers.get(env.ns);
   assert.ok(server, 'the run has a WsServer');
   const serverSockets: WebSocket[] = [];
@@ -51,6 +52,7 @@ export const ws = defineTransport({
   differences: {
     'life.client-first': 'the client fails fast when nothing listens (connection refused)',
   },
+  notApplicable: packetMetadataNotApplicable,
   resolve: async () => ({ available: true, description: 'no broker' }),
   server: (env, codecs) => {
     const server = new WsServer({ host: HOST, port: env.port, maxPayload: MAX_PAYLOAD, ...codecs });
@@ -71,7 +73,7 @@ export const ws = defineTransport({
   },
   metadata: {
     send(client, data, headers) {
-      client.setOnDispatchHook((packet) => void (packet.metadata = { ...headers }));
+      client.setOnDispatchHook!((packet) => void (packet.metadata = { ...headers }));
       return data;
     },
     read: (ctx) => (ctx as WsContext).getMetadata() as Record<string, string> | undefined,

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
+import { ValidationPipe, type Type } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import { ValidationPipe } from '@nestjs/common';
-import { IsArray, IsInt, IsString } from 'class-validator';
 import type { Scenario } from '../scenario.js';
 import { errorOf, onMessage, request } from '../rig.js';
 import { errorText } from '../util.js';
-
-export class SumCommand {
-  @IsString()
-  label!: string;
-
-  @IsArray()
-  @IsInt({ each: true })
-  numbers!: number[];
-}
 
 /** What users do to send validation errors over a transport: an RpcException from the pipe. */
 export const rpcValidationPipe = () =>
@@ -21,11 +11,30 @@ export const rpcValidationPipe = () =>
     exceptionFactory: (errors) => new RpcException({ status: 'error', message: 'Validation failed', fields: errors.map((e) => e.property).sort() }),
   });
 
+/**
+ * `{ label: string; numbers: int[] }` decorated with class-validator, which is an optional package:
+ * imported only when the scenario runs.
+ */
+async function sumCommand(): Promise<Type<{ label: string; numbers: number[] }>> {
+  const { IsArray, IsInt, IsString } = await import('class-validator');
+  class SumCommand {
+    label!: string;
+    numbers!: number[];
+  }
+  IsString()(SumCommand.prototype, 'label');
+  IsArray()(SumCommand.prototype, 'numbers');
+  IsInt({ each: true })(SumCommand.prototype, 'numbers');
+  return SumCommand;
+}
+
 export const context: Scenario[] = [
   {
     id: 'ctx.type',
     title: "@Ctx() is the transport's context with its documented getters",
     needs: ['requestResponse'],
+    patterns: { messages: ['whoami'] },
+    sends: '`whoami` ← `1`',
+    asserts: 'the descriptor’s `checkContext(ctx, pattern)` accepts the handler’s `@Ctx()` (the handler replies "ok" or what the check threw)',
     notApplicable: (t) => (t.checkContext ? undefined : 'the descriptor gives no checkContext'),
     async run(rig) {
       const pattern = rig.p('whoami');
@@ -39,19 +48,22 @@ export const context: Scenario[] = [
           }
         }),
       ]);
-      assert.equal(await request(rig.client(), pattern, 1), 'ok');
+      assert.equal(await request(await rig.client(), pattern, 1), 'ok');
     },
   },
   {
     id: 'ctx.metadata',
     title: 'packet metadata / headers round-trip',
     needs: ['requestResponse', 'metadata'],
+    patterns: { messages: ['headers'] },
+    sends: '`headers` ← `metadata.send(client, { hello: 1 }, { "x-trace-id": …, "x-tenant": "acme" })`',
+    asserts: 'the handler’s `metadata.read(ctx)` has both headers with their values',
     notApplicable: (t) => (t.metadata ? undefined : 'the descriptor gives no metadata hooks'),
     async run(rig) {
       const { send, read } = rig.transport.metadata!;
       const headers = { 'x-trace-id': `trace-${rig.env.ns}`, 'x-tenant': 'acme' };
       await rig.server([onMessage(rig.p('headers'), (_: unknown, ctx: unknown) => read(ctx) ?? null)]);
-      const client = rig.client();
+      const client = await rig.client();
       const got = (await request(client, rig.p('headers'), send(client, { hello: 1 }, headers))) as Record<string, string>;
       assert.ok(got, 'the handler saw metadata');
       for (const [key, value] of Object.entries(headers)) assert.equal(got[key], value, `header ${key}`);
@@ -61,16 +73,22 @@ export const context: Scenario[] = [
     id: 'pipe.validation',
     title: 'a ValidationPipe rejects a bad payload and the client gets the validation error',
     needs: ['requestResponse'],
+    patterns: { messages: ['sum'] },
+    requires: ['class-validator', 'class-transformer'],
+    sends:
+      '`sum` ← `{ label: "total", numbers: [1, 2] }`, then `{ label: 5, numbers: ["x"] }`, to a handler with a `ValidationPipe` whose exceptionFactory throws an RpcException',
+    asserts: 'the first is answered `"total=3"`; the second fails with `{ status: "error", message: "Validation failed", fields: ["label", "numbers"] }`',
     async run(rig) {
+      const SumCommand = await sumCommand();
       await rig.server([
-        onMessage(rig.p('sum'), (cmd: SumCommand) => `${cmd.label}=${cmd.numbers.reduce((a, b) => a + b, 0)}`, {
+        onMessage(rig.p('sum'), (cmd: { label: string; numbers: number[] }) => `${cmd.label}=${cmd.numbers.reduce((a, b) => a + b, 0)}`, {
           payloadType: SumCommand,
           pipes: [rpcValidationPipe()],
         }),
       ]);
-      const client = rig.client();
-      assert.equal(await request(client, rig.p('sum'), { label: 'total', numbers: [1, 2] }), 'total=3');
-      const err = await errorOf(client.send(rig.p('sum'), { label: 5, numbers: ['x'] }), 5_000, 'invalid request');
+      const client = await rig.client();
+      assert.equal(await request(client, rig.p('sum'), { label: 'total', numbers: [1, 2] }, 5_000, 'the valid request'), 'total=3');
+      const err = await errorOf(client.send(rig.p('sum'), { label: 5, numbers: ['x'] }), 5_000, 'the invalid request');
       assert.deepEqual(err, { status: 'error', message: 'Validation failed', fields: ['label', 'numbers'] });
     },
   },

@@ -19,6 +19,9 @@ export const delivery: Scenario[] = [
     id: 'del.redelivery',
     title: 'a handler that fails once sees the message again',
     needs: ['events', 'redelivery'],
+    patterns: { events: ['job'] },
+    sends: '`emit("job", { id: "a" })`; the handler throws on its first attempt',
+    asserts: 'the handler sees the event a second time within 20 s',
     timeoutMs: 30_000,
     async run(rig) {
       const attempts = new Map<string, number>();
@@ -29,20 +32,28 @@ export const delivery: Scenario[] = [
           if (n === 1) throw new Error('first attempt fails');
         }),
       ]);
-      await sent(rig.client().emit(rig.p('job'), { id: 'a' }));
-      await until(() => (attempts.get('a') ?? 0) >= 2, 20_000, 'redelivered after a failure');
+      await sent((await rig.client()).emit(rig.p('job'), { id: 'a' }));
+      await until(
+        () => (attempts.get('a') ?? 0) >= 2,
+        20_000,
+        () => `redelivered after a failure (attempts: ${attempts.get('a') ?? 0})`,
+      );
     },
   },
   {
     id: 'del.durable',
     title: 'events emitted while no server runs are all handled once it starts',
     needs: ['events', 'durable'],
+    patterns: { messages: ['ping'], events: ['stored'] },
+    sends:
+      'a server answers `ping` once (declaring its queue/subscription), then closes; 20 `emit("stored", i)` while no server runs; then a server with a `stored` handler starts',
+    asserts: 'the new server handles all 20 (duplicates allowed) within 15 s',
     timeoutMs: 30_000,
     async run(rig) {
       // A server has run once (declaring its queue/subscription, as in production), then it goes away.
       const first = await rig.server([onMessage(rig.p('ping'), () => 'pong')]);
-      const client = rig.client();
-      assert.equal(await request(client, rig.p('ping'), 1), 'pong');
+      const client = await rig.client();
+      assert.equal(await request(client, rig.p('ping'), 1, 5_000, 'the first server’s reply (ping)'), 'pong');
       await rig.closeServer(first);
       const count = 20;
       for (let i = 0; i < count; i++) await sent(client.emit(rig.p('stored'), i));
@@ -63,6 +74,9 @@ export const delivery: Scenario[] = [
     id: 'del.no-loss',
     title: 'N events through random handler failures: every one handled at least once',
     needs: ['events', 'redelivery'],
+    patterns: { events: ['job'] },
+    sends: '50 `emit("job", i)` awaited one by one; the handler fails at random 30% of the time (seeded, so a run can be replayed)',
+    asserts: 'every event is handled successfully at least once within 45 s, and failures were injected',
     timeoutMs: 60_000,
     async run(rig) {
       const random = prng(0xc0ffee);
@@ -78,7 +92,7 @@ export const delivery: Scenario[] = [
           handled.set(n, (handled.get(n) ?? 0) + 1);
         }),
       ]);
-      const client = rig.client();
+      const client = await rig.client();
       for (let i = 0; i < count; i++) await sent(client.emit(rig.p('job'), i));
       await until(
         () => handled.size >= count,

@@ -2,21 +2,31 @@ import assert from 'node:assert/strict';
 import { lastValueFrom, type Observable } from 'rxjs';
 import type { Scenario } from '../scenario.js';
 import { onEvent } from '../rig.js';
-import { until, withTimeout } from '../util.js';
+import { show, until, withTimeout } from '../util.js';
 
 /** Waits until the emit is handed to the transport (emit is hot; its Observable completes once sent). */
-export const sent = (emit$: Observable<unknown>) => withTimeout(lastValueFrom(emit$, { defaultValue: undefined }), 5_000, 'emit');
+export const sent = (emit$: Observable<unknown>, what = 'emit') => withTimeout(lastValueFrom(emit$, { defaultValue: undefined }), 5_000, what);
+
+/** `values` for a failure message: how many, and the first few. */
+export const arrived = (values: unknown[]) => (values.length ? `${values.length} arrived: ${show(values.slice(0, 10), 200)}` : 'nothing arrived');
 
 export const events: Scenario[] = [
   {
     id: 'ev.basic',
     title: 'an event reaches its handler',
     needs: ['events'],
+    patterns: { events: ['created'] },
+    sends: '`emit("created", { id: 1, name: "ünï" })`',
+    asserts: 'the `@EventPattern` handler gets that payload, once',
     async run(rig) {
       const got: unknown[] = [];
       await rig.server([onEvent(rig.p('created'), (d: unknown) => void got.push(d))]);
-      await sent(rig.client().emit(rig.p('created'), { id: 1, name: 'ünï' }));
-      await until(() => got.length >= 1, 5_000, 'event handled');
+      await sent((await rig.client()).emit(rig.p('created'), { id: 1, name: 'ünï' }));
+      await until(
+        () => got.length >= 1,
+        5_000,
+        () => `event handled (${arrived(got)})`,
+      );
       assert.deepEqual(got, [{ id: 1, name: 'ünï' }]);
     },
   },
@@ -24,28 +34,42 @@ export const events: Scenario[] = [
     id: 'ev.multi-handler',
     title: 'every @EventPattern handler for a pattern runs',
     needs: ['events'],
+    patterns: { events: ['created'] },
+    sends: '`emit("created", 7)` to a server with two handlers for `created` (one sync, one async)',
+    asserts: 'both handlers run, once each',
     async run(rig) {
       const got: string[] = [];
       await rig.server([
         onEvent(rig.p('created'), (d: number) => void got.push(`a${d}`)),
         onEvent(rig.p('created'), async (d: number) => void got.push(`b${d}`)),
       ]);
-      await sent(rig.client().emit(rig.p('created'), 7));
-      await until(() => got.length >= 2, 5_000, 'both handlers ran');
-      assert.deepEqual([...got].sort(), ['a7', 'b7']);
+      await sent((await rig.client()).emit(rig.p('created'), 7));
+      await until(
+        () => got.length >= 2,
+        5_000,
+        () => `both handlers ran (${arrived(got)})`,
+      );
+      assert.deepEqual([...got].sort(), [`a${rig.wire(7)}`, `b${rig.wire(7)}`]);
     },
   },
   {
     id: 'ev.no-handler',
     title: 'an event without handler: the server survives and serves on',
     needs: ['events'],
+    patterns: { events: ['known', 'unknown'] },
+    sends: '`emit("unknown", 1)` (no handler), then `emit("known", 2)`',
+    asserts: 'the `known` handler gets `2`',
     async run(rig) {
       const got: unknown[] = [];
       await rig.server([onEvent(rig.p('known'), (d: unknown) => void got.push(d))]);
-      const client = rig.client();
-      await sent(client.emit(rig.p('unknown'), 1));
+      const client = await rig.client();
+      await sent(client.emit(rig.p('unknown'), 1), 'emit to a pattern without handler');
       await sent(client.emit(rig.p('known'), 2));
-      await until(() => got.length >= 1, 5_000, 'next event handled');
+      await until(
+        () => got.length >= 1,
+        5_000,
+        () => `next event handled (${arrived(got)})`,
+      );
       assert.deepEqual(got, [rig.wire(2)]);
     },
   },
@@ -53,6 +77,9 @@ export const events: Scenario[] = [
     id: 'ev.handler-throws',
     title: 'a throwing event handler: the server survives',
     needs: ['events'],
+    patterns: { events: ['sync', 'async', 'ok'] },
+    sends: '`emit("sync", 1)` (the handler throws), `emit("async", 2)` (it rejects), then `emit("ok", 3)`',
+    asserts: 'the `ok` handler gets `3`; nothing escapes as an unhandled error',
     async run(rig) {
       const got: unknown[] = [];
       await rig.server([
@@ -64,11 +91,15 @@ export const events: Scenario[] = [
         }),
         onEvent(rig.p('ok'), (d: unknown) => void got.push(d)),
       ]);
-      const client = rig.client();
+      const client = await rig.client();
       await sent(client.emit(rig.p('sync'), 1));
       await sent(client.emit(rig.p('async'), 2));
       await sent(client.emit(rig.p('ok'), 3));
-      await until(() => got.length >= 1, 5_000, 'event after failures handled');
+      await until(
+        () => got.length >= 1,
+        5_000,
+        () => `event after failures handled (${arrived(got)})`,
+      );
       assert.deepEqual(got, [rig.wire(3)]);
     },
   },
@@ -76,11 +107,14 @@ export const events: Scenario[] = [
     id: 'ev.order',
     title: 'events from one connected client arrive in order',
     needs: ['events', 'orderedEvents'],
+    patterns: { events: ['seq'] },
+    sends: 'after `connect()`, 300 `emit("seq", i)` at once (not awaited one by one), `i = 0…299`',
+    asserts: 'the handler sees `0…299` in that order',
     async run(rig) {
       const got: number[] = [];
       const count = 300;
       await rig.server([onEvent(rig.p('seq'), (n: number) => void got.push(n))]);
-      const client = rig.client();
+      const client = await rig.client();
       await withTimeout(client.connect(), 5_000, 'client connect');
       await Promise.all(Array.from({ length: count }, (_, i) => sent(client.emit(rig.p('seq'), i))));
       await until(
@@ -96,15 +130,22 @@ export const events: Scenario[] = [
     id: 'ev.competing-consumers',
     title: 'two servers share the load, each event handled once',
     needs: ['events', 'competingConsumers'],
+    patterns: { events: ['job'] },
+    sends: 'two servers with a `job` handler; 100 `emit("job", i)`',
+    asserts: 'every event is handled exactly once (250 ms of quiet after the last), and each server handled at least one',
     async run(rig) {
       const byServer: number[][] = [[], []];
       for (const seen of byServer) await rig.server([onEvent(rig.p('job'), (n: number) => void seen.push(n))]);
-      const client = rig.client();
+      const client = await rig.client();
       const count = 100;
       await Promise.all(Array.from({ length: count }, (_, i) => sent(client.emit(rig.p('job'), i))));
-      await until(() => byServer[0].length + byServer[1].length >= count, 10_000, 'all events handled');
+      await until(
+        () => byServer[0].length + byServer[1].length >= count,
+        10_000,
+        () => `all events handled (${byServer[0].length} + ${byServer[1].length} of ${count})`,
+      );
       await rig.settle();
-      const all = [...byServer[0], ...byServer[1]].sort((a, b) => a - b);
+      const all = [...byServer[0], ...byServer[1]].sort((a, b) => Number(a) - Number(b));
       assert.deepEqual(
         all,
         Array.from({ length: count }, (_, i) => rig.wire(i)),
@@ -117,18 +158,26 @@ export const events: Scenario[] = [
     id: 'ev.fan-out',
     title: 'two servers on one pattern each handle every event (pub/sub)',
     needs: ['events', 'fanOut'],
+    patterns: { events: ['news'] },
+    sends: 'two servers with a `news` handler; 20 `emit("news", i)`, awaited one by one',
+    asserts: 'each server handles all 20, once each',
     async run(rig) {
       const byServer: number[][] = [[], []];
       for (const seen of byServer) await rig.server([onEvent(rig.p('news'), (n: number) => void seen.push(n))]);
-      const client = rig.client();
+      const client = await rig.client();
       const count = 20;
       for (let i = 0; i < count; i++) await sent(client.emit(rig.p('news'), i));
-      await until(() => byServer.every((s) => s.length >= count), 10_000, 'every server got every event');
+      await until(
+        () => byServer.every((s) => s.length >= count),
+        10_000,
+        () => `every server got every event (${byServer[0].length} and ${byServer[1].length} of ${count})`,
+      );
       await rig.settle();
-      for (const seen of byServer)
+      for (const [k, seen] of byServer.entries())
         assert.deepEqual(
-          [...seen].sort((a, b) => a - b),
+          [...seen].sort((a, b) => Number(a) - Number(b)),
           Array.from({ length: count }, (_, i) => rig.wire(i)),
+          `server ${k + 1} handled each event once`,
         );
     },
   },
