@@ -13,6 +13,11 @@ export interface BatcherSettings<T> {
   retries: number;
   /** Calls in flight at most; 1 keeps order from one call to the next (FIFO queues). Default unbounded. */
   maxInFlight?: number;
+  /**
+   * Keep call order through retries (FIFO queues): a failed entry is retried before anything added
+   * after it, and nothing else is sent while it waits for its retry. Default false: it goes to the back.
+   */
+  ordered?: boolean;
 }
 
 interface Pending<T> {
@@ -32,6 +37,8 @@ export class Batcher<T> {
   private timer?: NodeJS.Timeout | NodeJS.Immediate;
   private readonly inFlight = new Set<Promise<void>>();
   private retrying = 0;
+  /** Ordered mode: entries waiting for their retry, in call order; nothing is sent before they are. */
+  private held: Pending<T>[] = [];
 
   constructor(
     private readonly call: (items: T[]) => Promise<EntryResult[]>,
@@ -69,6 +76,7 @@ export class Batcher<T> {
 
   private dispatch(): void {
     if (this.inFlight.size >= (this.settings.maxInFlight ?? Infinity)) return; // sent when the call in flight settles
+    if (this.held.length > 0) return; // ordered: sent after the held retries
     if (this.timer) {
       clearTimeout(this.timer as NodeJS.Timeout);
       clearImmediate(this.timer as NodeJS.Immediate);
@@ -107,12 +115,30 @@ export class Batcher<T> {
       for (const p of batch) p.reject(err);
       return;
     }
+    const retries: Pending<T>[] = [];
     batch.forEach((p, i) => {
       const result = results[i] ?? { ok: false, error: new Error('no result for batch entry'), retryable: false };
       if (result.ok) p.resolve();
-      else if (result.retryable && p.attempts < this.settings.retries) this.retry(p);
+      else if (result.retryable && p.attempts < this.settings.retries) retries.push(p);
       else p.reject(result.error);
     });
+    if (retries.length === 0) return;
+    if (this.settings.ordered) this.holdForRetry(retries);
+    else for (const p of retries) this.retry(p);
+  }
+
+  /** Ordered mode: the failed entries go back to the front, in call order, after a backoff during which nothing is sent. */
+  private holdForRetry(retries: Pending<T>[]): void {
+    this.held.push(...retries);
+    this.retrying++;
+    const delay = 20 * 2 ** Math.max(...retries.map((p) => p.attempts));
+    setTimeout(() => {
+      this.retrying--;
+      const again = this.held.splice(0).map((p) => ({ ...p, attempts: p.attempts + 1 }));
+      this.pending.unshift(...again);
+      this.pendingWeight += again.reduce((sum, p) => sum + (this.settings.weight?.(p.item) ?? 0), 0);
+      this.dispatch();
+    }, delay);
   }
 
   private retry(p: Pending<T>): void {

@@ -12,13 +12,15 @@ import {
   type Codec,
   ReplySequencer,
 } from '@nest-transports/shared';
+import { checkFifoId, groupIdOf } from './fifo-ids.js';
 import { SqsOperations } from './operations.js';
+import { REPLY_QUEUE_HEARTBEAT_MS, replyQueueTags, touchReplyQueue } from './reply-queues.js';
 import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions } from './options.js';
 import { QueuePoller } from './poller.js';
 import { SqsRecord, type SqsRecordOptions } from './record.js';
 import { Slots } from './slots.js';
 import { createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
-import { Attr, decodeBody, encodeBody, messageSize, readAttr, str, userAttributes, type Attributes } from './wire.js';
+import { Attr, decodeBody, encodeBody, messageSize, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
 
 /** Where an `SqsRecord`'s options ride along the packet (symbol keys never reach the wire). */
 const RECORD_OPTIONS = Symbol('sqsRecordOptions');
@@ -39,10 +41,17 @@ interface Connection {
   reply?: Promise<ReplyChannel>;
 }
 
+interface FifoIds {
+  groupId?: string;
+  deduplicationId?: string;
+}
+
 interface ReplyChannel {
   url: string;
   created: boolean;
   poller: QueuePoller;
+  /** Refreshes the created queue's `nest-last-used` tag, so that removeIdleReplyQueues() spares it. */
+  heartbeat?: NodeJS.Timeout;
 }
 
 /**
@@ -87,6 +96,7 @@ export class SqsClient extends BrokeredClient {
     this.connection = undefined;
     if (!connection) return;
     const reply = await connection.reply?.catch(() => undefined);
+    clearInterval(reply?.heartbeat);
     await reply?.poller.stop();
     await connection.ops.flush().catch((err) => this.logger.error(`Flushing on close failed: ${(err as Error).message}`));
     this.failPending('the client was closed before the reply arrived');
@@ -128,28 +138,30 @@ export class SqsClient extends BrokeredClient {
 
   protected async publishRequest(packet: ReadPacket & { id: string }, body: string): Promise<void> {
     const connection = await this.ready();
+    const pattern = String(packet.pattern);
     const record = (packet as WithRecord)[RECORD_OPTIONS];
-    const user = userAttributes('SqsClient', record?.messageAttributes, 3);
+    const user = { ...userAttributes('SqsClient', record?.messageAttributes, 3), [Attr.PATTERN]: patternAttribute(pattern) };
     // Checked before the reply queue exists, so a bad request creates nothing.
-    this.prepareSend(connection, String(packet.pattern), messageSize(body, user), record);
+    const fifo = this.prepareSend(connection, pattern, messageSize(body, user), record, packet.id);
     const reply = await (connection.reply ??= this.openReplyChannel(connection).catch((err) => {
       connection.reply = undefined;
       throw err;
     }));
-    const attributes = { ...user, [Attr.PATTERN]: str(String(packet.pattern)), [Attr.ID]: str(packet.id), [Attr.REPLY_TO]: str(reply.url) };
-    await this.sendMessage(connection, String(packet.pattern), body, attributes, record, packet.id);
+    const attributes = { ...user, [Attr.ID]: str(packet.id), [Attr.REPLY_TO]: str(reply.url) };
+    await this.sendMessage(connection, body, attributes, record, fifo);
   }
 
   protected async publishEvent(packet: ReadPacket, body: string): Promise<void> {
     const connection = await this.ready();
+    const pattern = String(packet.pattern);
     const record = (packet as WithRecord)[RECORD_OPTIONS];
-    const attributes = { ...userAttributes('SqsClient', record?.messageAttributes, 1), [Attr.PATTERN]: str(String(packet.pattern)) };
-    this.prepareSend(connection, String(packet.pattern), messageSize(body, attributes), record);
-    await this.sendMessage(connection, String(packet.pattern), body, attributes, record);
+    const attributes = { ...userAttributes('SqsClient', record?.messageAttributes, 1), [Attr.PATTERN]: patternAttribute(pattern) };
+    const fifo = this.prepareSend(connection, pattern, messageSize(body, attributes), record);
+    await this.sendMessage(connection, body, attributes, record, fifo);
   }
 
   private async open(): Promise<Connection> {
-    const { client: sqs, owned } = createSqsClient(this.options.sqs);
+    const { client: sqs, owned } = createSqsClient(this.options.sqs, 1);
     try {
       const target = await resolveQueue(sqs, 'SqsClient', this.options.queue);
       const ops = new SqsOperations(sqs, {
@@ -168,10 +180,14 @@ export class SqsClient extends BrokeredClient {
     }
   }
 
-  /** Checks what can be checked before any call: size (attributes included) and FIFO rules. */
-  private prepareSend(connection: Connection, pattern: string, size: number, record?: SqsRecordOptions): void {
+  /**
+   * Checks what can be checked before any call — size (attributes included), FIFO rules, group and
+   * deduplication ids — and returns the FIFO ids (none for a standard queue).
+   */
+  private prepareSend(connection: Connection, pattern: string, size: number, record?: SqsRecordOptions, id?: string): FifoIds {
     if (size > this.options.maxMessageBytes) throw new PayloadTooLargeError('SqsClient', size, this.options.maxMessageBytes);
-    if (record?.delaySeconds !== undefined && connection.target.fifo) {
+    if (!connection.target.fifo) return {};
+    if (record?.delaySeconds !== undefined) {
       throw new InvalidOptionError(
         'SqsClient',
         'delaySeconds',
@@ -179,33 +195,28 @@ export class SqsClient extends BrokeredClient {
         'FIFO queues take no per-message delay: set DelaySeconds on the queue instead.',
       );
     }
+    return { groupId: this.groupOf(pattern, record), deduplicationId: this.deduplicationOf(record, id) };
   }
 
-  private async sendMessage(
-    connection: Connection,
-    pattern: string,
-    body: string,
-    attributes: Attributes,
-    record?: SqsRecordOptions,
-    id?: string,
-  ): Promise<void> {
-    const size = messageSize(body, attributes);
-    this.prepareSend(connection, pattern, size, record);
-    const fifo = connection.target.fifo;
-    await connection.ops.send(connection.target.url, {
-      body,
-      attributes,
-      size,
-      delaySeconds: record?.delaySeconds,
-      groupId: fifo ? (record?.messageGroupId ?? this.defaultGroup(pattern)) : undefined,
-      deduplicationId: fifo ? (record?.deduplicationId ?? id ?? randomUUID()) : undefined,
-    });
-  }
-
-  private defaultGroup(pattern: string): string {
+  /** The message's FIFO group: the record's, the option's, or one derived from the pattern (always valid). */
+  private groupOf(pattern: string, record?: SqsRecordOptions): string {
+    if (record?.messageGroupId !== undefined) return checkFifoId('SqsClient', 'messageGroupId', record.messageGroupId, ' (SqsRecord)');
     const option = this.options.messageGroupId;
-    const group = typeof option === 'function' ? option(pattern) : (option ?? pattern);
-    return group.slice(0, 128);
+    if (typeof option === 'function') return checkFifoId('SqsClient', 'messageGroupId', option(pattern), ` (returned for pattern ${JSON.stringify(pattern)})`);
+    return option ?? groupIdOf(pattern);
+  }
+
+  private deduplicationOf(record: SqsRecordOptions | undefined, id?: string): string {
+    if (record?.deduplicationId !== undefined) return checkFifoId('SqsClient', 'deduplicationId', record.deduplicationId, ' (SqsRecord)');
+    return id ?? randomUUID();
+  }
+
+  private async sendMessage(connection: Connection, body: string, attributes: Attributes, record: SqsRecordOptions | undefined, fifo: FifoIds): Promise<void> {
+    const size = messageSize(body, attributes);
+    if (size > this.options.maxMessageBytes) throw new PayloadTooLargeError('SqsClient', size, this.options.maxMessageBytes);
+    await connection.ops.send(connection.target.url, { body, attributes, size, delaySeconds: record?.delaySeconds, ...fifo }).catch(async (err) => {
+      throw await explain(connection.sqs, 'SqsClient', connection.target.url, err);
+    });
   }
 
   private async openReplyChannel(connection: Connection): Promise<ReplyChannel> {
@@ -217,7 +228,7 @@ export class SqsClient extends BrokeredClient {
       const name = uniqueName(this.options.replyQueuePrefix);
       try {
         const out = await connection.sqs.send(
-          new CreateQueueCommand({ QueueName: name, Attributes: { MessageRetentionPeriod: '600' }, tags: { 'nest-transports': 'reply-queue' } }),
+          new CreateQueueCommand({ QueueName: name, Attributes: { MessageRetentionPeriod: '600' }, tags: replyQueueTags() }),
         );
         url = out.QueueUrl!;
         created = true;
@@ -235,7 +246,19 @@ export class SqsClient extends BrokeredClient {
       healthy: () => this._status$.next(TransportStatus.CONNECTED),
     });
     poller.start();
-    return { url, created, poller };
+    return { url, created, poller, heartbeat: created ? this.heartbeat(connection, url) : undefined };
+  }
+
+  private heartbeat(connection: Connection, url: string): NodeJS.Timeout {
+    let warned = false;
+    const timer = setInterval(() => {
+      touchReplyQueue(connection.sqs, url).catch((err) => {
+        if (!warned) this.logger.warn(`Could not mark reply queue ${url} as in use (sqs:TagQueue): ${(err as Error).message}`);
+        warned = true;
+      });
+    }, REPLY_QUEUE_HEARTBEAT_MS);
+    timer.unref();
+    return timer;
   }
 
   private async onReplies(connection: Connection, url: string, messages: Message[], slots: Slots): Promise<void> {

@@ -11,6 +11,7 @@ export {
   type SqsServerOptions,
 } from './options.js';
 export { SqsMessageHandler, type SqsOutcome } from './message-handler.js';
-export { QueueNotFoundError, SqsAccessError, type QueueInfo } from './sqs-api.js';
+export { QueueNotFoundError, SqsAccessError, SqsCredentialsExpiredError, type QueueInfo, type SqsClientLike, type SqsOption } from './sqs-api.js';
 export { SqsBatchError } from './operations.js';
 export { toSqsMessage, queueUrlFromArn, type SqsLambdaEvent, type SqsLambdaRecord, type SqsBatchResponse } from './lambda.js';
+export { removeIdleReplyQueues, ReplyQueueTag, type IdleReplyQueue, type RemoveIdleReplyQueuesOptions } from './reply-queues.js';

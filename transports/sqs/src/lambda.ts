@@ -38,8 +38,23 @@ export function toSqsMessage(record: SqsLambdaRecord): Message {
   };
 }
 
-/** `arn:aws:sqs:REGION:ACCOUNT:NAME` → the queue's URL. */
+/** The DNS suffix of each AWS partition (as the SDK's endpoint rules list them). */
+const PARTITION_DNS: Record<string, string> = {
+  aws: 'amazonaws.com',
+  'aws-cn': 'amazonaws.com.cn',
+  'aws-us-gov': 'amazonaws.com',
+  'aws-eusc': 'amazonaws.eu',
+  'aws-iso': 'c2s.ic.gov',
+  'aws-iso-b': 'sc2s.sgov.gov',
+  'aws-iso-e': 'cloud.adc-e.uk',
+  'aws-iso-f': 'csp.hci.ic.gov',
+};
+
+/**
+ * `arn:PARTITION:sqs:REGION:ACCOUNT:NAME` → the queue's URL in that partition:
+ * `https://sqs.cn-north-1.amazonaws.com.cn/…` for China, `https://sqs.us-gov-west-1.amazonaws.com/…` for GovCloud.
+ */
 export function queueUrlFromArn(arn: string): string {
-  const [, , , region, account, name] = arn.split(':');
-  return `https://sqs.${region}.amazonaws.com/${account}/${name}`;
+  const [, partition, , region, account, name] = arn.split(':');
+  return `https://sqs.${region}.${PARTITION_DNS[partition] ?? 'amazonaws.com'}/${account}/${name}`;
 }

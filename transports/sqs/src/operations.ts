@@ -67,8 +67,10 @@ export class SqsOperations {
           weight: (m) => m.size,
           windowMs: this.settings.sendWindowMs,
           retries: this.settings.retries,
-          // A FIFO queue keeps the order of calls only if the next starts after the last one landed.
+          // A FIFO queue keeps the order of calls only if the next starts after the last one landed,
+          // and a retried entry goes before everything sent after it.
           maxInFlight: queueUrl.endsWith('.fifo') ? 1 : undefined,
+          ordered: queueUrl.endsWith('.fifo'),
         }),
     ).add(message);
   }

@@ -1,14 +1,18 @@
-import type { SQSClient, SQSClientConfig } from '@aws-sdk/client-sqs';
 import type { Deserializer, Serializer } from '@nestjs/microservices';
 import { validateOptions, type CodecOption } from '@nest-transports/shared';
+import { FIFO_ID } from './fifo-ids.js';
+import type { SqsOption } from './sqs-api.js';
 
 /** SQS's default message size limit (256 KiB); a queue can be raised to 1 MiB. */
 export const SQS_DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
 export const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 interface CommonOptions {
-  /** An `SQSClient` to use as is, or the config to create one (region, credentials, endpoint). */
-  sqs?: SQSClient | SQSClientConfig;
+  /**
+   * An `SQSClient` to use as is (any copy or version of `@aws-sdk/client-sqs`: anything with its
+   * `send(command, options)`), or the `SQSClientConfig` to create one (region, credentials, endpoint).
+   */
+  sqs?: SqsOption;
   /** Body encoding: "json" (default) or "msgpack" (carried base64), or a `Codec`. */
   codec?: CodecOption;
   /** Largest message (body + attributes) in bytes. Default 262144 (256 KiB); at most 1048576. */
@@ -62,7 +66,10 @@ export interface SqsClientOptions extends CommonOptions {
   batchWindowMs?: number;
   /** Retries of the entries of a batch that failed for a retryable reason. Default 3. */
   sendRetries?: number;
-  /** FIFO queues: the group of a message without `SqsRecord.messageGroupId`. Default: its pattern. */
+  /**
+   * FIFO queues: the group of a message without `SqsRecord.messageGroupId`, a string or `(pattern) => id`.
+   * Default: the pattern when it is a valid group id, else a stable id derived from it (see README).
+   */
   messageGroupId?: string | ((pattern: string) => string);
 }
 
@@ -93,7 +100,8 @@ const SERVER_KEYS = [
 ];
 const CLIENT_KEYS = [...COMMON_KEYS, 'queue', 'replyQueue', 'replyQueuePrefix', 'requestTimeout', 'batchWindowMs', 'sendRetries', 'messageGroupId'];
 
-const QUEUE = /^(https?:\/\/\S+|[A-Za-z0-9_-]{1,75}(\.fifo)?)$/;
+/** A queue URL, or a queue name: up to 80 characters (".fifo" included) of letters, digits, "-" and "_". */
+const QUEUE = /^(?:https?:\/\/\S+|(?=.{1,80}$)[A-Za-z0-9_-]+(?:\.fifo)?)$/;
 
 export function resolveServerOptions(options: SqsServerOptions): ResolvedServerOptions {
   const v = validateOptions('SqsServer', options ?? ({} as SqsServerOptions)).known(SERVER_KEYS);
@@ -159,10 +167,10 @@ export function resolveClientOptions(options: SqsClientOptions): ResolvedClientO
     .integer('maxMessageBytes', { min: 1024, max: SQS_MAX_MESSAGE_BYTES });
   const group = options.messageGroupId;
   v.check(
-    group === undefined || typeof group === 'function' || (typeof group === 'string' && /^[\x21-\x7e]{1,128}$/.test(group)),
+    group === undefined || typeof group === 'function' || (typeof group === 'string' && FIFO_ID.test(group)),
     'messageGroupId',
     `is ${JSON.stringify(group)}`,
-    'Use 1–128 printable ASCII characters, or a function (pattern) => group id.',
+    'Use 1–128 ASCII letters, digits and punctuation marks (no spaces), or a function (pattern) => group id.',
   );
   return {
     replyQueuePrefix: 'nest-reply',

@@ -1,10 +1,11 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import { checkFifoId } from './fifo-ids.js';
 
 /** A message attribute: a string, a number, bytes, or the SDK's own shape. */
 export type SqsAttributeInput = string | number | Uint8Array | MessageAttributeValue;
 
 export interface SqsRecordOptions {
-  /** FIFO queues: the group whose order is kept. Default: the client's `messageGroupId` (the pattern). */
+  /** FIFO queues: the group whose order is kept (1–128 ASCII letters, digits, punctuation). Default: the client's `messageGroupId` (from the pattern). */
   messageGroupId?: string;
   /** FIFO queues: messages with the same id within 5 minutes are delivered once. Default: a unique id. */
   deduplicationId?: string;
@@ -37,12 +38,14 @@ export class SqsRecordBuilder<TData> {
     return this;
   }
 
+  /** FIFO queues: checked here against SQS's rule (`InvalidOptionError` naming `messageGroupId`). */
   setMessageGroupId(messageGroupId: string): this {
-    return this.setOptions({ messageGroupId });
+    return this.setOptions({ messageGroupId: checkFifoId('SqsRecordBuilder', 'messageGroupId', messageGroupId) });
   }
 
+  /** FIFO queues: checked here against SQS's rule (`InvalidOptionError` naming `deduplicationId`). */
   setDeduplicationId(deduplicationId: string): this {
-    return this.setOptions({ deduplicationId });
+    return this.setOptions({ deduplicationId: checkFifoId('SqsRecordBuilder', 'deduplicationId', deduplicationId) });
   }
 
   setDelaySeconds(delaySeconds: number): this {

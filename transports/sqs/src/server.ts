@@ -9,7 +9,7 @@ import { SqsOperations } from './operations.js';
 import { resolveServerOptions, type ResolvedServerOptions, type SqsServerOptions } from './options.js';
 import { QueuePoller } from './poller.js';
 import { Slots } from './slots.js';
-import { createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
+import { checkConnectionPool, createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
 import { VisibilityKeeper } from './visibility.js';
 
 /** Identifies the SQS transport (hybrid apps: `@MessagePattern('x', SQS_TRANSPORT)`). */
@@ -52,7 +52,7 @@ export class SqsServer extends Server<SqsServerEvents, TransportStatus> implemen
     super();
     this.options = resolveServerOptions(options);
     this.codec = resolveCodec('SqsServer', this.options.codec);
-    ({ client: this.sqs, owned: this.ownsClient } = createSqsClient(this.options.sqs));
+    ({ client: this.sqs, owned: this.ownsClient } = createSqsClient(this.options.sqs, this.options.pollers * this.options.queues.length));
     this.initializeSerializer(this.options);
     this.initializeDeserializer(this.options);
     this.ops = new SqsOperations(this.sqs, {
@@ -74,6 +74,7 @@ export class SqsServer extends Server<SqsServerEvents, TransportStatus> implemen
   async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
       this.queues = await Promise.all(this.options.queues.map((q) => resolveQueue(this.sqs, 'SqsServer', q)));
+      checkConnectionPool(this.sqs, 'SqsServer', this.queues[0].url, this.options.pollers, this.queues.length);
     } catch (err) {
       this._status$.next(TransportStatus.DISCONNECTED);
       return callback(err);

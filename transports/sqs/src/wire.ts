@@ -25,7 +25,45 @@ export function attributeValue(input: SqsAttributeInput): MessageAttributeValue 
   return input;
 }
 
-/** The user's attributes from an `SqsRecord`, checked against SQS's rules and ours. */
+/** What SQS accepts in an attribute name: letters, digits, "_", "-", ".", 1–256 of them. */
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
+/** SQS's Number: up to 38 significant digits, from -10^128 to 10^126, written in plain or exponent notation. */
+const SQS_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** UTF-16 code units an attribute's string (like a body) must not hold: outside #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD and pairs. */
+const NOT_SQS_TEXT = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\uD800-\uDFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why SQS would reject this attribute (AWS's rules for message attributes), or undefined when it accepts it. */
+export function attributeProblem(name: string, value: MessageAttributeValue): string | undefined {
+  if (!ATTRIBUTE_NAME.test(name) || name.startsWith('.') || name.endsWith('.') || name.includes('..')) {
+    return 'has a name SQS does not accept (1–256 letters, digits, "_", "-" and ".", no leading, trailing or doubled ".")';
+  }
+  if (/^(aws|amazon)\./i.test(name)) return 'has a name starting with "AWS." or "Amazon.", which SQS reserves';
+  const type = value?.DataType ?? '';
+  const base = /^(String|Number|Binary)(\.[A-Za-z0-9_.-]+)?$/.exec(type)?.[1];
+  if (!base) return `has DataType ${JSON.stringify(type)}; SQS takes "String", "Number" or "Binary" (optionally with a ".label")`;
+  if (base === 'Binary') {
+    return value.BinaryValue && value.BinaryValue.byteLength > 0 ? undefined : 'is empty; SQS rejects an empty Binary value';
+  }
+  const text = value.StringValue;
+  if (typeof text !== 'string' || text.length === 0) return `is empty; SQS rejects an empty ${base} value`;
+  if (base === 'Number') {
+    const number = Number(text);
+    const digits = text
+      .replace(/[eE].*$/, '')
+      .replace(/\D/g, '')
+      .replace(/^0+/, '');
+    if (!SQS_NUMBER.test(text) || !Number.isFinite(number)) return `is ${JSON.stringify(text)}, not a number SQS accepts (NaN and Infinity are not)`;
+    if (digits.length > 38 || Math.abs(number) > 1e126 || (number !== 0 && Math.abs(number) < 1e-128)) {
+      return `is ${text}, outside SQS's Number range (38 digits, from -10^128 to 10^126)`;
+    }
+    return undefined;
+  }
+  return NOT_SQS_TEXT.test(text)
+    ? 'holds characters SQS does not accept in text (outside #x9, #xA, #xD, #x20–#xD7FF, #xE000–#xFFFD, #x10000–#x10FFFF)'
+    : undefined;
+}
+
+/** The user's attributes from an `SqsRecord`, checked against SQS's rules and ours before anything is sent. */
 export function userAttributes(transport: string, input: Record<string, SqsAttributeInput> | undefined, reserved: number): Attributes {
   const out: Attributes = {};
   if (!input) return out;
@@ -34,7 +72,10 @@ export function userAttributes(transport: string, input: Record<string, SqsAttri
     if (name.startsWith(RESERVED_PREFIX)) {
       throw new InvalidOptionError(transport, `messageAttributes.${name}`, 'uses the reserved prefix "nest-"', 'Rename the attribute.');
     }
-    out[name] = attributeValue(input[name]);
+    const value = attributeValue(input[name]);
+    const problem = attributeProblem(name, value);
+    if (problem) throw new InvalidOptionError(transport, `messageAttributes.${name}`, problem, 'Fix or leave out this attribute.');
+    out[name] = value;
   }
   if (names.length + reserved > MAX_ATTRIBUTES) {
     throw new InvalidOptionError(
@@ -45,6 +86,15 @@ export function userAttributes(transport: string, input: Record<string, SqsAttri
     );
   }
   return out;
+}
+
+/**
+ * The `nest-pattern` attribute (for subscription filters and other consumers; the server routes by the
+ * body): SQS rejects an empty value and some characters, so an empty pattern reads "(empty)" and
+ * characters SQS refuses are written as \uXXXX.
+ */
+export function patternAttribute(pattern: string): MessageAttributeValue {
+  return str(pattern.length === 0 ? '(empty)' : pattern.replace(NOT_SQS_SAFE, escapeUnit));
 }
 
 /** Attributes minus the transport's own. */

@@ -64,10 +64,14 @@ export class SqsTestBed {
     return this.backend === 'elasticmq';
   }
 
+  /** A fresh queue (deleted by closeAll()); its URL. */
   async queue(prefix: string, attributes: Record<string, string> = {}): Promise<string> {
     const fifo = attributes.FifoQueue === 'true';
-    const name = uniqueName(prefix) + (fifo ? '.fifo' : '');
-    const out = await this.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    return this.queueNamed(uniqueName(prefix) + (fifo ? '.fifo' : ''), attributes);
+  }
+
+  async queueNamed(name: string, attributes: Record<string, string> = {}, tags?: Record<string, string>): Promise<string> {
+    const out = await this.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes, tags }));
     this.queues.push(out.QueueUrl!);
     return out.QueueUrl!;
   }
@@ -86,8 +90,8 @@ export class SqsTestBed {
   async app(controller: Type, options: SqsServerOptions): Promise<{ app: INestMicroservice; server: SqsServer }> {
     const server = new SqsServer({ sqs: this.config, waitTimeSeconds: 1, ...options });
     const app = await NestFactory.createMicroservice(moduleFor(controller), { strategy: server, logger: false });
-    await app.listen();
     this.closers.push(() => app.close());
+    await app.listen();
     return { app, server };
   }
 

@@ -3,7 +3,10 @@ import { InvalidOptionError, JsonCodec, MsgpackCodec } from '@nest-transports/sh
 import { Batcher, type EntryResult } from '../src/batcher.js';
 import { SqsClient, SqsRecord, SqsRecordBuilder, SqsServer, resolveClientOptions, resolveServerOptions } from '../src/index.js';
 import { Slots } from '../src/slots.js';
-import { decodeBody, encodeBody, messageSize, userAttributes } from '../src/wire.js';
+import { FIFO_ID, groupIdOf } from '../src/fifo-ids.js';
+import { queueUrlFromArn } from '../src/lambda.js';
+import { explain, SqsCredentialsExpiredError } from '../src/sqs-api.js';
+import { attributeProblem, decodeBody, encodeBody, messageSize, userAttributes } from '../src/wire.js';
 
 describe('SqsServer options', () => {
   it('fills in the documented defaults', () => {
@@ -56,7 +59,9 @@ describe('SqsClient options', () => {
     [{}, 'queue', /URL .* or the name/],
     [{ queue: 'q', replyQueuePrefix: 'has space' }, 'replyQueuePrefix', /matching/],
     [{ queue: 'q', requestTimeout: -5 }, 'requestTimeout', /whole number/],
-    [{ queue: 'q', messageGroupId: '' }, 'messageGroupId', /printable ASCII/],
+    [{ queue: 'q', messageGroupId: '' }, 'messageGroupId', /ASCII letters, digits and punctuation/],
+    [{ queue: 'q', messageGroupId: 'order created' }, 'messageGroupId', /no spaces/],
+    [{ queue: 'x'.repeat(81) }, 'queue', /URL .* or the name/],
     [{ queue: 'q', codec: 'xml' }, 'codec', /"json" \(default\), "msgpack"/],
   ])('rejects %j naming %s and the fix', (options, option, fix) => {
     const construct = () => new SqsClient(options as never);
@@ -120,6 +125,80 @@ describe('message bodies', () => {
   });
 });
 
+describe('FIFO group ids from patterns (#3)', () => {
+  const patterns = ['order created', 'commande.créée', '{"cmd":"a b"}', 'tab\there', '', 'x'.repeat(129), `${'x'.repeat(200)}1`, `${'x'.repeat(200)}2`, '注文'];
+
+  it('keeps a pattern that is a valid group id as it is', () => {
+    for (const pattern of ['orders.created', '{"cmd":"sum"}', 'a'.repeat(128), '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~']) expect(groupIdOf(pattern)).toBe(pattern);
+  });
+
+  it('derives a valid, stable, readable id from any other pattern', () => {
+    for (const pattern of patterns) {
+      expect(groupIdOf(pattern)).toMatch(FIFO_ID);
+      expect(groupIdOf(pattern)).toBe(groupIdOf(pattern));
+    }
+    expect(groupIdOf('commande.créée')).toMatch(/^commande\.creee~[\w-]{22}$/);
+    expect(groupIdOf('order created')).toMatch(/^order_created~/);
+  });
+
+  it('gives distinct patterns distinct groups (long ones differing only past 128 characters too)', () => {
+    const ids = patterns.map(groupIdOf);
+    expect(new Set(ids).size).toBe(patterns.length);
+    expect(ids).not.toContain('order_created'); // never the id of another, valid pattern
+  });
+});
+
+describe('SQS rules checked before sending (#10)', () => {
+  it('accepts queue names of up to 80 characters, ".fifo" included', () => {
+    expect(() => resolveServerOptions({ queues: ['q'.repeat(80), `${'f'.repeat(75)}.fifo`] })).not.toThrow();
+    expect(() => resolveClientOptions({ queue: 'q'.repeat(80), replyQueue: `${'r'.repeat(75)}.fifo` })).not.toThrow();
+    expect(() => resolveServerOptions({ queues: [`${'f'.repeat(76)}.fifo`] })).toThrow(/option "queues"/);
+  });
+
+  it.each([
+    ['tenant', { DataType: 'String', StringValue: '' }, /is empty/],
+    ['weight', { DataType: 'Number', StringValue: 'NaN' }, /not a number/],
+    ['weight', { DataType: 'Number', StringValue: 'Infinity' }, /not a number/],
+    ['weight', { DataType: 'Number', StringValue: '1e200' }, /outside SQS's Number range/],
+    ['blob', { DataType: 'Binary', BinaryValue: new Uint8Array(0) }, /empty Binary/],
+    ['kind', { DataType: 'Text', StringValue: 'x' }, /DataType "Text"/],
+    ['bad name', { DataType: 'String', StringValue: 'x' }, /name SQS does not accept/],
+    ['AWS.trace', { DataType: 'String', StringValue: 'x' }, /reserves/],
+    ['ctl', { DataType: 'String', StringValue: 'a\u0001b' }, /characters SQS does not accept/],
+  ])('refuses attribute %s = %j', (name, value, problem) => {
+    expect(attributeProblem(name, value as never)).toMatch(problem);
+  });
+
+  it('accepts what SQS accepts', () => {
+    for (const [name, value] of Object.entries({
+      'a.b-c_d': { DataType: 'String', StringValue: 'wörld 🚀' },
+      n: { DataType: 'Number', StringValue: '-12.5e3' },
+      custom: { DataType: 'Number.int', StringValue: '7' },
+      b: { DataType: 'Binary', BinaryValue: Buffer.from('x') },
+    })) {
+      expect(attributeProblem(name, value)).toBeUndefined();
+    }
+  });
+
+  it('names the attribute in the error: an empty string or NaN never reaches SQS', () => {
+    expect(() => userAttributes('SqsClient', { tenant: '' }, 1)).toThrow(/option "messageAttributes.tenant" is empty/);
+    expect(() => userAttributes('SqsClient', { weight: Number.NaN }, 1)).toThrow(/option "messageAttributes.weight" is "NaN"/);
+  });
+
+  it('builds queue URLs from ARNs in every partition', () => {
+    expect(queueUrlFromArn('arn:aws:sqs:eu-west-1:123456789012:jobs')).toBe('https://sqs.eu-west-1.amazonaws.com/123456789012/jobs');
+    expect(queueUrlFromArn('arn:aws-cn:sqs:cn-north-1:123456789012:jobs')).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/jobs');
+    expect(queueUrlFromArn('arn:aws-us-gov:sqs:us-gov-west-1:123456789012:jobs.fifo')).toBe('https://sqs.us-gov-west-1.amazonaws.com/123456789012/jobs.fifo');
+  });
+
+  it('explains an expired session token', async () => {
+    const expired = Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredToken' });
+    const err = await explain({ send: async () => undefined } as never, 'SqsClient', 'orders', expired);
+    expect(err).toBeInstanceOf(SqsCredentialsExpiredError);
+    expect(err.message).toMatch(/session credentials .* have expired.*leave `credentials` unset.*provider function/);
+  });
+});
+
 describe('Batcher', () => {
   const ok: EntryResult = { ok: true };
 
@@ -179,6 +258,26 @@ describe('Batcher', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => batcher.add(i)));
     expect(peak).toBe(1);
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('ordered (FIFO): a retried entry is sent before everything added after it (#8)', async () => {
+    const sent: number[] = [];
+    let calls = 0;
+    const batcher = new Batcher<number>(
+      async (items) => {
+        const first = ++calls === 1;
+        await new Promise((r) => setTimeout(r, 2));
+        return items.map((item): EntryResult => {
+          // The first call: the service refuses entry 2, and (a FIFO batch being kept in order) the entries after it.
+          if (first && item >= 2) return { ok: false, error: new Error('InternalError'), retryable: true };
+          sent.push(item);
+          return ok;
+        });
+      },
+      { maxEntries: 5, windowMs: 0, retries: 3, maxInFlight: 1, ordered: true },
+    );
+    await Promise.all(Array.from({ length: 12 }, (_, i) => batcher.add(i)));
+    expect(sent).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 
   it('flush() waits for everything queued', async () => {
