@@ -60,14 +60,13 @@ export default class LeakCheckingEnvironment extends NodeEnvironment {
   /** setTimeout/setInterval as the file (and every library it loads) sees them, recording each timer. */
   trackTimers() {
     const timers = this.timers;
-    const env = this;
     const wrap = (kind, real) => {
-      const tracked = function (callback, ms, ...args) {
+      const tracked = (callback, ms, ...args) => {
         const timer = real(callback, ms, ...args);
         if (timers.size >= PRUNE_AT) for (const t of timers.keys()) if (t._destroyed) timers.delete(t);
         const where = {};
         Error.captureStackTrace(where, tracked);
-        timers.set(timer, { kind, ms, name: callback?.name || 'anonymous', where, phase: env.phase });
+        timers.set(timer, { kind, ms, name: callback?.name || 'anonymous', where, phase: this.phase });
         return timer;
       };
       if (real[promisify.custom]) tracked[promisify.custom] = real[promisify.custom];

@@ -86,7 +86,9 @@ describe('exit watchdog', () => {
   it('reports what keeps jest alive after the run and exits with a failure', async () => {
     const run = await runFixtures({ FIXTURE_HANG: '1', JEST_EXIT_WATCHDOG_MS: '2000' }, ['test/jest/fixtures/clean.fixture.ts']);
     expect(run.report.numFailedTests).toBe(0);
-    expect(run.output).toMatch(/FAILED TO EXIT: still alive 2000 ms after the global teardown began. What kept it alive:\n {2}- Server listening on 127\.0\.0\.1:\d+/);
+    expect(run.output).toMatch(
+      /FAILED TO EXIT: still alive 2000 ms after the global teardown began. What kept it alive:\n {2}- Server listening on 127\.0\.0\.1:\d+/,
+    );
     expect(run.code).toBe(1);
     expect(run.exitedAfterMs).toBeLessThan(20_000);
   }, 120_000);

@@ -16,6 +16,7 @@ import { PubSubAdmin } from './admin.js';
 import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
 import { PUBSUB_DEFAULTS, type PubSubClientOptions, validateClientOptions, pubSubConfig } from './options.js';
 import { type PubSubRecordOptions, unwrapRecord } from './record.js';
+import { closeStreamingPull } from './streaming-pull.js';
 
 /** Events of the reply subscription, for `client.on()`. */
 export type PubSubClientEvents = {
@@ -209,7 +210,7 @@ export class PubSubClient extends BrokeredClient {
     this.reply = undefined;
     if (reply) {
       reply.subscription.removeAllListeners('message');
-      await reply.subscription.close().catch(() => undefined);
+      await closeStreamingPull(reply.subscription, this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout).catch(() => undefined);
       reply.subscription.removeAllListeners();
       const admin = this.admin();
       await admin

@@ -10,6 +10,7 @@ import { type PubSubOutcome, PubSubProcessing, type PubSubSource } from './proce
 import { type PubSubPushResult, parsePushRequest } from './push.js';
 import { ReplyPublisher } from './replies.js';
 import { HandlerSlots } from './handler-slots.js';
+import { closeStreamingPull } from './streaming-pull.js';
 
 /** Events of the underlying subscriptions, for `server.on()`. */
 export type PubSubServerEvents = {
@@ -217,6 +218,7 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
     if (this.closing) return;
     try {
       await this.admin().ensureSubscription(intake.spec.name, intake.spec.topic ?? this.options.topic, this.autoCreate, intake.spec.create);
+      if (this.closing) return; // close() began meanwhile: a new streaming pull would outlive it
       previous.removeAllListeners();
       this.open(intake);
       intake.reopenAttempt = 0;
@@ -294,7 +296,8 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
   private async shutdown(timeoutMs: number): Promise<void> {
     this.closing = true;
     for (const intake of this.intakes) clearTimeout(intake.reopenTimer);
-    await Promise.allSettled(this.intakes.map((intake) => intake.subscription?.close()));
+    const connectTimeout = this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout;
+    await Promise.allSettled(this.intakes.map((intake) => intake.subscription && closeStreamingPull(intake.subscription, connectTimeout)));
     if (!(await this.inFlight.drain(timeoutMs))) {
       this.logger.warn?.(`PubSubServer closed with ${this.inFlight.size} handlers still running after ${timeoutMs} ms`);
     }

@@ -119,6 +119,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
       server.on('error', (err) => this.emitError(err));
       server.once('error', (err) => {
         if (!server.listening) {
+          clearInterval(this.heartbeat);
           this._status$.next(TransportStatus.DISCONNECTED);
           callback(err);
         }
