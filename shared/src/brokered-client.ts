@@ -3,6 +3,7 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { CorrelationTable } from './correlation.js';
 import { ConnectionClosedError, PayloadTooLargeError } from './errors.js';
 import { isResponsePacket } from './packets.js';
+import { ReplySequencer } from './reply-sequencer.js';
 
 export interface BrokeredClientSettings {
   /** Name used in errors and logs, e.g. "SqsClient". */
@@ -25,6 +26,7 @@ export interface BrokeredClientSettings {
 export abstract class BrokeredClient extends ClientProxy {
   protected readonly logger = new Logger(this.constructor.name);
   protected readonly pending = new CorrelationTable();
+  private readonly sequencer = new ReplySequencer<unknown>();
 
   protected constructor(protected readonly settings: BrokeredClientSettings) {
     super();
@@ -61,7 +63,26 @@ export abstract class BrokeredClient extends ClientProxy {
     return undefined as T;
   }
 
-  /** Feeds a reply taken from the reply destination; unknown or foreign replies are dropped. */
+  /**
+   * The reply intake: feeds a decoded reply taken from the reply destination, with the `nest-id`
+   * and `nest-seq` attributes the server numbered it with. Numbered replies are released in order
+   * (brokers without ordering may reorder or repeat them); replies nobody waits for are dropped.
+   */
+  protected async acceptReply(decoded: unknown, id: string | undefined, seq: string | number | undefined): Promise<void> {
+    const position = seq === undefined ? Number.NaN : Number(seq);
+    if (id === undefined || !Number.isInteger(position)) return this.handleReply(decoded);
+    if (!this.pending.has(id)) {
+      this.pending.deliver(id, {}); // counted as dropped: timed out, unsubscribed, or not ours
+      this.sequencer.forget(id);
+      return;
+    }
+    const reply = decoded as { isDisposed?: unknown; err?: unknown } | null;
+    const final = Boolean(reply?.isDisposed) || (reply?.err !== undefined && reply?.err !== null);
+    for (const ready of this.sequencer.accept(id, position, decoded, final)) await this.handleReply(ready);
+    if (this.sequencer.waiting > 64) this.sequencer.retain((key) => this.pending.has(key));
+  }
+
+  /** Feeds one reply in order; unknown or foreign replies are dropped. */
   protected async handleReply(raw: unknown): Promise<void> {
     const reply = await this.deserializer.deserialize(raw);
     if (!isResponsePacket(reply)) {

@@ -1,14 +1,6 @@
 import type { MessageHandler, Server } from '@nestjs/microservices';
-import { from, isObservable, lastValueFrom, Observable, of } from 'rxjs';
-import { defaultIfEmpty, mergeMap } from 'rxjs/operators';
-
-/** Whatever a handler returned, as an Observable (Nest's `transformToObservable`). */
-export function toObservable<T>(result: T | Promise<T> | Observable<T>): Observable<T> {
-  if (result instanceof Promise) {
-    return from(result).pipe(mergeMap((v) => (isObservable(v) ? (v as Observable<T>) : of(v))));
-  }
-  return isObservable(result) ? result : of(result);
-}
+import { isObservable, lastValueFrom } from 'rxjs';
+import { defaultIfEmpty } from 'rxjs/operators';
 
 type HookedServer = Server & {
   runWithProcessingHooks?: (ctx: unknown, fn: (runEndHook: () => void) => Promise<void>) => Promise<void>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { InFlightTracker, KeyedSerialRunner, ReplySequencer } from '../src/index.js';
+import { HandlerSlots, InFlightTracker, KeyedSerialRunner, LogThrottle, PullLoop, ReplySequencer } from '../src/index.js';
 
 describe('ReplySequencer', () => {
   it('passes unnumbered replies through and forgets a key on request', () => {
@@ -61,6 +61,104 @@ describe('KeyedSerialRunner', () => {
     expect(log.indexOf('end b1')).toBeLessThan(log.indexOf('end a1'));
     await new Promise((r) => setImmediate(r));
     expect(runner.activeKeys).toBe(0);
+  });
+});
+
+describe('KeyedSerialRunner#interrupt', () => {
+  it('marks the tasks queued for the key so far, not the later ones', async () => {
+    const runner = new KeyedSerialRunner();
+    let release!: () => void;
+    const seen: Array<[string, boolean]> = [];
+    const task = (name: string) => async (interrupted: boolean) => void seen.push([name, interrupted]);
+    const first = runner.run('k', () => new Promise<void>((r) => (release = r)));
+    const queued = runner.run('k', task('queued'));
+    runner.interrupt('k');
+    const later = runner.run('k', task('later'));
+    const other = runner.run('other', task('other'));
+    while (!release) await new Promise((r) => setImmediate(r));
+    release();
+    await Promise.all([first, queued, later, other]);
+    expect(seen.filter(([name]) => name !== 'other')).toEqual([
+      ['queued', true],
+      ['later', false],
+    ]);
+    expect(seen).toContainEqual(['other', false]);
+  });
+});
+
+describe('HandlerSlots', () => {
+  it('hands out at most its capacity, in arrival order, and passes released slots on', async () => {
+    const slots = new HandlerSlots(3);
+    expect(await slots.acquireUpTo(10)).toBe(3);
+    expect(slots.tryAcquire()).toBe(false);
+    const first = slots.acquire();
+    const second = slots.acquireUpTo(5);
+    slots.release(2);
+    await expect(first).resolves.toBe(true);
+    await expect(second).resolves.toBe(1);
+    expect(slots.inUse).toBe(3);
+  });
+
+  it('gives up waiting when aborted, holding nothing', async () => {
+    const slots = new HandlerSlots(1);
+    const abort = new AbortController();
+    await slots.acquire();
+    const waiting = slots.acquireUpTo(1, abort.signal);
+    abort.abort();
+    expect(await waiting).toBe(0);
+    slots.release();
+    expect(slots.inUse).toBe(0);
+  });
+});
+
+describe('PullLoop', () => {
+  it('receives only what free slots allow, backs off on errors, and stops', async () => {
+    const slots = new HandlerSlots(4);
+    const asked: number[] = [];
+    const got: number[] = [];
+    const errors: unknown[] = [];
+    let calls = 0;
+    let healthy = 0;
+    const loop = new PullLoop<number>({
+      slots,
+      batchSize: 3,
+      backoff: { initialDelay: 1, maxDelay: 2 },
+      async receive(max) {
+        asked.push(max);
+        if (++calls === 2) throw new Error('backend down');
+        return calls > 3 ? [] : Array.from({ length: max }, (_, i) => calls * 10 + i);
+      },
+      onMessages: (messages) => got.push(...messages),
+      onError: (err) => errors.push(err),
+      onHealthy: () => healthy++,
+    });
+    loop.start();
+    while (got.length < 4) await new Promise((r) => setTimeout(r, 1));
+    expect(asked.slice(0, 2)).toEqual([3, 1]); // 3 taken, then the one slot left
+    expect(errors).toHaveLength(1);
+    expect(healthy).toBe(1);
+    expect(slots.inUse).toBe(4); // the consumer has not released them yet
+    slots.release(4);
+    await loop.stop();
+    expect(slots.inUse).toBe(0);
+  });
+});
+
+describe('LogThrottle', () => {
+  it('logs a kind once per interval and counts what it left out', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const log = new LogThrottle(
+      { log: (m: string) => lines.push(m), error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) },
+      1000,
+      2,
+      () => now,
+    );
+    for (let i = 0; i < 5; i++) log.log('error', 'poison', () => `failed ${i}`);
+    log.log('error', 'other', () => 'other');
+    now = 1500;
+    log.log('error', 'poison', () => 'failed again');
+    expect(lines).toEqual(['failed 0', 'other', 'failed again (4 more like it in the last 2 s not logged)']);
   });
 });
 

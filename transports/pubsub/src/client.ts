@@ -6,8 +6,8 @@ import {
   type Codec,
   ConnectionClosedError,
   describeError,
-  ReplySequencer,
   resolveCodec,
+  TransportError,
   TransportStatus,
   uniqueName,
 } from '@nest-transports/shared';
@@ -43,7 +43,6 @@ const REPLY_SUBSCRIPTION_SETTINGS = {
 export class PubSubClient extends BrokeredClient {
   private readonly codec: Codec;
   private readonly topics = new Map<string, Topic>();
-  private readonly sequencer = new ReplySequencer<unknown>();
   private readonly listeners: Array<[keyof PubSubClientEvents, (...args: any[]) => void]> = [];
   private pubsub?: PubSub;
   private ownsClient = false;
@@ -82,7 +81,7 @@ export class PubSubClient extends BrokeredClient {
 
   /** The `PubSub` client. */
   unwrap<T = PubSub>(): T {
-    if (!this.pubsub) throw new Error('Not initialized. Please call the "connect" method first.');
+    if (!this.pubsub) throw new TransportError('NOT_CONNECTED', 'PubSubClient: not connected. Call connect() (or send/emit) first.');
     return this.pubsub as T;
   }
 
@@ -113,7 +112,10 @@ export class PubSubClient extends BrokeredClient {
   protected async publishRequest(packet: OutgoingPacket & { id: string }, body: Buffer): Promise<void> {
     if (!this.reply) {
       if (this.options.requestResponse === false) {
-        throw new Error('PubSubClient: send() needs a reply topic; this client was created with requestResponse: false (use emit(), or remove that option).');
+        throw new TransportError(
+          'REQUEST_RESPONSE_DISABLED',
+          'PubSubClient: send() needs a reply topic; this client was created with requestResponse: false (use emit(), or remove that option).',
+        );
       }
       throw new ConnectionClosedError('PubSubClient', 'the client closed before the request was sent');
     }
@@ -182,14 +184,7 @@ export class PubSubClient extends BrokeredClient {
   private async onReply(message: Message): Promise<void> {
     message.ack(); // a reply is for this client alone; a lost one ends in the request's timeout
     try {
-      const decoded = this.codec.decode(message.data) as { isDisposed?: unknown; err?: unknown };
-      const id = message.attributes?.[PubSubAttributes.ID];
-      const seq = Number(message.attributes?.[PubSubAttributes.SEQ]);
-      if (!id || !Number.isInteger(seq)) return await this.handleReply(decoded);
-      if (!this.pending.has(id)) return void this.pending.deliver(id, {}); // counted as dropped
-      const final = Boolean(decoded?.isDisposed) || (decoded?.err !== undefined && decoded?.err !== null);
-      for (const reply of this.sequencer.accept(id, seq, decoded, final)) await this.handleReply(reply);
-      if (this.sequencer.waiting > 64) this.sequencer.retain((key) => this.pending.has(key));
+      await this.acceptReply(this.codec.decode(message.data), message.attributes?.[PubSubAttributes.ID], message.attributes?.[PubSubAttributes.SEQ]);
     } catch (err) {
       this.logger.warn(`PubSubClient dropped a reply it could not read: ${describeError(err).message}`);
     }

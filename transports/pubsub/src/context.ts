@@ -1,5 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
-import type { PacketMetadata } from '@nest-transports/shared';
+import { type ManualSettlement, type PacketMetadata, TransportError } from '@nest-transports/shared';
 
 /** What the transport needs of a message, from streaming pull (`Message`) or a push request. */
 export interface PubSubInboundMessage {
@@ -12,12 +12,8 @@ export interface PubSubInboundMessage {
   publishTime?: Date;
 }
 
-/** Manual settlement, when the server runs with `manualAck: true`. */
-export interface PubSubAckControl {
-  ack(): Promise<void>;
-  nack(): Promise<void>;
-  readonly settled: boolean;
-}
+/** Manual settlement, when the server runs with `manualAck: true`: `ack()`, `nack(delaySeconds?)`. */
+export type PubSubAckControl = ManualSettlement;
 
 type PubSubContextArgs<M> = [message: M, subscription: string, pattern: string, metadata: PacketMetadata | undefined, control: PubSubAckControl | undefined];
 
@@ -65,15 +61,18 @@ export class PubSubContext<M extends PubSubInboundMessage = PubSubInboundMessage
     return this.control().ack();
   }
 
-  /** Nacks the message for redelivery (only with `manualAck: true`). */
-  nack(): Promise<void> {
-    return this.control().nack();
+  /** Nacks the message for redelivery, at once or after `delaySeconds` (only with `manualAck: true`). */
+  nack(delaySeconds?: number): Promise<void> {
+    return this.control().nack(delaySeconds);
   }
 
   private control(): PubSubAckControl {
     const control = this.args[4];
     if (!control) {
-      throw new Error('PubSubContext: ack()/nack() need the server option manualAck: true; otherwise the transport settles each message.');
+      throw new TransportError(
+        'MANUAL_ACK_DISABLED',
+        'PubSubContext: ack()/nack() need the server option manualAck: true; otherwise the transport settles each message.',
+      );
     }
     return control;
   }

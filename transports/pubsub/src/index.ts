@@ -12,7 +12,17 @@ export {
   type PubSubSubscriptionSpec,
   type PubSubFlowControl,
 } from './options.js';
-export { PubSubProcessing, type PubSubOutcome, type PubSubSource } from './processing.js';
 export { parsePushRequest, type PubSubPushRequest, type PubSubPushResult } from './push.js';
 export { PubSubResourceMissingError } from './errors.js';
 export { PubSubAttributes, PUBSUB_MAX_MESSAGE_BYTES, PUBSUB_TRANSPORT } from './constants.js';
+// The errors users catch, so that they need not depend on @nest-transports/shared themselves.
+export {
+  TransportError,
+  InvalidOptionError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+  ConnectionClosedError,
+  BackendUnreachableError,
+  MalformedPacketError,
+  type Outcome,
+} from '@nest-transports/shared';

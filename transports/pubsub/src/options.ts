@@ -1,6 +1,12 @@
 import type { ClientConfig, CreateSubscriptionOptions, PublishOptions, PubSub, SubscriberOptions } from '@google-cloud/pubsub';
 import type { Deserializer, Serializer } from '@nestjs/microservices';
-import { type CodecOption, validateOptions } from '@nest-transports/shared';
+import {
+  BROKERED_SERVER_OPTION_KEYS,
+  type BrokeredServerOptions,
+  type CodecOption,
+  validateBrokeredServerOptions,
+  validateOptions,
+} from '@nest-transports/shared';
 import { PUBSUB_MAX_MESSAGE_BYTES } from './constants.js';
 
 /** Where the transport gets its Pub/Sub client, and what both ends share. */
@@ -39,14 +45,20 @@ export interface PubSubSubscriptionSpec {
   create?: CreateSubscriptionOptions;
 }
 
+/** The subscriber's flow control: what the library leases per subscription (handlers are bounded by `maxConcurrency`). */
 export interface PubSubFlowControl {
-  /** Messages held (being handled) at once: the concurrency limit. Default 100. */
+  /**
+   * Messages leased at once per subscription: handled, waiting for a handler, or with their ack in
+   * flight. Default twice `maxConcurrency` (the library counts a message until its ack is answered).
+   * A small value keeps the rest of a backlog with Pub/Sub for other servers on the subscription.
+   */
   maxMessages?: number;
-  /** Bytes held at once. Default 100 MiB. */
+  /** Bytes leased at once per subscription. Default 100 MiB. */
   maxBytes?: number;
 }
 
-export interface PubSubServerOptions extends PubSubCommonOptions {
+/** The server options shared with every brokered transport (`maxConcurrency`, `closeTimeout`, `manualAck`, …) plus Pub/Sub's own. */
+export interface PubSubServerOptions extends PubSubCommonOptions, BrokeredServerOptions {
   /** The subscription to consume (or use `subscriptions` for several). */
   subscription?: string | PubSubSubscriptionSpec;
   /** Several subscriptions, consumed by one server. */
@@ -55,18 +67,12 @@ export interface PubSubServerOptions extends PubSubCommonOptions {
   topic?: string;
   /** Pattern for messages without one (non-Nest publishers). Default: the subscription's short name. */
   defaultPattern?: string;
-  /** Streaming-pull flow control. Defaults: 100 messages, 100 MiB. */
+  /** Streaming-pull flow control per subscription. Defaults: twice `maxConcurrency` messages, 100 MiB. */
   flowControl?: PubSubFlowControl;
   /** Passed to the subscriber: `minAckDeadline`, `maxAckDeadline`, `maxExtensionTime` (lease extension for long handlers, default 60 min), `batching` of acks, `streamingOptions`. */
   subscriberOptions?: Omit<SubscriberOptions, 'flowControl' | 'closeOptions'>;
   /** Publisher options of the reply topics (`batching`…). */
   replyPublishOptions?: PublishOptions;
-  /** What to do with a message that claims to be a Nest packet and cannot be decoded: "nack" (default: redelivered, then dead-lettered by the subscription's policy) or "ack" (logged and dropped). */
-  malformedMessages?: 'nack' | 'ack';
-  /** Handlers ack/nack through `PubSubContext` themselves. Default false: acked after success, nacked on failure. */
-  manualAck?: boolean;
-  /** How long `close()` waits for in-flight handlers, in ms. Default 30 000. */
-  closeTimeout?: number;
 }
 
 export interface PubSubClientOptions extends PubSubCommonOptions {
@@ -86,11 +92,16 @@ export interface PubSubClientOptions extends PubSubCommonOptions {
   orderingKey?: string | ((route: string) => string | undefined);
 }
 
+/** The defaults, in one place (the options tables of the README show the same). */
 export const PUBSUB_DEFAULTS = {
   autoCreate: false,
   connectTimeout: 10_000,
-  flowControl: { maxMessages: 100, maxBytes: 100 * 1024 * 1024 },
-  malformedMessages: 'nack',
+  maxConcurrency: 100,
+  /** `maxMessages` defaults to twice `maxConcurrency`. */
+  flowControl: { maxBytes: 100 * 1024 * 1024 },
+  /** Ack/modack batching window of the subscriber, in ms (the library's default is 100). */
+  ackBatchingMs: 10,
+  onMalformed: 'retain',
   manualAck: false,
   closeTimeout: 30_000,
   requestResponse: true,
@@ -102,16 +113,13 @@ export const PUBSUB_DEFAULTS = {
 const COMMON_KEYS = ['client', 'clientConfig', 'autoCreate', 'connectTimeout', 'codec', 'serializer', 'deserializer'] as const;
 const SERVER_KEYS = [
   ...COMMON_KEYS,
+  ...BROKERED_SERVER_OPTION_KEYS,
   'subscription',
   'subscriptions',
   'topic',
-  'defaultPattern',
   'flowControl',
   'subscriberOptions',
   'replyPublishOptions',
-  'malformedMessages',
-  'manualAck',
-  'closeTimeout',
 ] as const;
 const CLIENT_KEYS = [
   ...COMMON_KEYS,
@@ -148,11 +156,8 @@ function validateCommon(transport: string, options: PubSubCommonOptions) {
 export function validateServerOptions(options: PubSubServerOptions): void {
   const transport = 'PubSubServer';
   const v = validateCommon(transport, options).known(SERVER_KEYS);
-  v.string('topic', { pattern: RESOURCE_NAME })
-    .string('defaultPattern')
-    .oneOf('malformedMessages', ['nack', 'ack'])
-    .boolean('manualAck')
-    .integer('closeTimeout', { min: 0 });
+  v.string('topic', { pattern: RESOURCE_NAME });
+  validateBrokeredServerOptions(transport, options);
   const specs = subscriptionSpecs(options);
   v.check(
     specs.length > 0,

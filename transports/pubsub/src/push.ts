@@ -1,10 +1,10 @@
+import type { Outcome } from '@nest-transports/shared';
 import type { PubSubInboundMessage } from './context.js';
-import type { PubSubOutcome } from './processing.js';
 
 /** What a push endpoint answers: 2xx acks the message, anything else makes Pub/Sub retry it. */
 export interface PubSubPushResult {
   status: 204 | 400 | 500;
-  outcome: PubSubOutcome;
+  outcome: Outcome;
 }
 
 /** The JSON body Pub/Sub POSTs to a push endpoint (wrapped format). */

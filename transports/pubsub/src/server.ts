@@ -1,15 +1,25 @@
 import { Duration, type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
 import type { EventEmitter } from 'node:events';
-import { type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { backoffDelay, type Codec, describeError, InFlightTracker, KeyedSerialRunner, resolveCodec, TransportStatus, RouteMemo } from '@nest-transports/shared';
-import { PUBSUB_TRANSPORT } from './constants.js';
-import type { PubSubAckControl } from './context.js';
+import {
+  backoffDelay,
+  BrokeredServer,
+  describeError,
+  type Inbound,
+  type ManualSettlement,
+  type OutgoingReply,
+  type PacketMetadata,
+  resolveCodec,
+  sleep,
+  TransportError,
+  TransportStatus,
+} from '@nest-transports/shared';
 import { PubSubAdmin } from './admin.js';
-import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec, subscriptionSpecs, validateServerOptions, pubSubConfig } from './options.js';
-import { type PubSubOutcome, PubSubProcessing, type PubSubSource } from './processing.js';
+import { PUBSUB_MAX_MESSAGE_BYTES, PUBSUB_TRANSPORT, PubSubAttributes } from './constants.js';
+import { PubSubContext, type PubSubInboundMessage } from './context.js';
+import { GrpcStatus, grpcCode } from './errors.js';
+import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec, pubSubConfig, subscriptionSpecs, validateServerOptions } from './options.js';
 import { type PubSubPushResult, parsePushRequest } from './push.js';
 import { ReplyPublisher } from './replies.js';
-import { HandlerSlots } from './handler-slots.js';
 import { closeStreamingPull } from './streaming-pull.js';
 
 /** Events of the underlying subscriptions, for `server.on()`. */
@@ -19,94 +29,59 @@ export type PubSubServerEvents = {
   debug: (msg: unknown, subscription: string) => void;
 };
 
+/** One subscription the server consumes. */
 interface Intake {
   spec: PubSubSubscriptionSpec;
-  source: PubSubSource;
+  /** Full subscription name. */
+  name: string;
+  defaultPattern: string;
   subscription?: Subscription;
   reopenAttempt: number;
   reopenTimer?: NodeJS.Timeout;
-  /** Handlers running at once for this subscription: `flowControl.maxMessages`. */
-  slots: HandlerSlots;
-  /** Ordering keys whose last message was nacked, with the time: their earlier-received successors are nacked too. */
-  failedKeys: Map<string, number>;
 }
 
 const REOPEN_BACKOFF = { initialDelay: 500, maxDelay: 30_000 };
 
 /**
- * Nest microservice strategy over Google Cloud Pub/Sub streaming pull. Messages are
- * acked only after their handlers succeeded (or a request's replies are published) and
- * nacked on failure, so redelivery and dead-letter policies work.
+ * Nest microservice strategy over Google Cloud Pub/Sub, on the shared brokered server: this
+ * file is the Pub/Sub intake (streaming pull, a push endpoint), the settle calls (ack, nack)
+ * and the subscription checks. Messages are acked only after their handlers succeeded (or a
+ * request's replies are published) and nacked on failure, so redelivery and dead-letter
+ * policies work.
  */
-/** Default ack/modack batching window of the subscriber, in ms. */
-const ACK_BATCH_MS = 10;
-/**
- * Messages the library may lease, per handler slot. It counts a message until its ack batch has
- * been sent and answered (window + one Acknowledge round trip), so a lease limit equal to the
- * handler limit leaves handlers waiting on acks: room for as many acks in flight as handlers.
- */
-const LEASES_PER_HANDLER = 2;
-
-export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> implements CustomTransportStrategy {
-  private readonly routes = new RouteMemo(
-    (pattern) => super.getRouteFromPattern(pattern),
-    (route) => this.messageHandlers.has(route),
-  );
+export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubServerEvents> {
   override transportId = PUBSUB_TRANSPORT;
-  override readonly propagatesEventHandlerErrors = true;
 
-  private readonly codec: Codec;
   private readonly specs: PubSubSubscriptionSpec[];
-  private readonly inFlight = new InFlightTracker();
-  private readonly serial = new KeyedSerialRunner();
-  private readonly listeners: Array<[keyof PubSubServerEvents, (...args: any[]) => void]> = [];
   private pubsub?: PubSub;
   private ownsClient = false;
   private replies?: ReplyPublisher;
-  private processing?: PubSubProcessing;
   private intakes: Intake[] = [];
-  private closing = false;
 
   constructor(private readonly options: PubSubServerOptions) {
-    super();
     validateServerOptions(options);
+    super({
+      ...options,
+      transport: 'PubSubServer',
+      codec: resolveCodec('PubSubServer', options.codec),
+      maxConcurrency: options.maxConcurrency ?? PUBSUB_DEFAULTS.maxConcurrency,
+      closeTimeout: options.closeTimeout ?? PUBSUB_DEFAULTS.closeTimeout,
+      manualAck: options.manualAck ?? PUBSUB_DEFAULTS.manualAck,
+      onMalformed: options.onMalformed ?? PUBSUB_DEFAULTS.onMalformed,
+      maxReplyBytes: PUBSUB_MAX_MESSAGE_BYTES,
+    });
     this.specs = subscriptionSpecs(options);
-    this.codec = resolveCodec('PubSubServer', options.codec);
-    this.initializeSerializer(options as never);
-    this.initializeDeserializer(options as never);
-  }
-
-  protected override getRouteFromPattern(pattern: string): string {
-    return this.routes.route(pattern);
-  }
-
-  async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
-    try {
-      await this.start();
-    } catch (err) {
-      this.logger.error(describeError(err).message);
-      await this.shutdown(0).catch(() => undefined);
-      return callback(err);
-    }
-    callback();
-  }
-
-  async close(): Promise<void> {
-    await this.shutdown(this.options.closeTimeout ?? PUBSUB_DEFAULTS.closeTimeout);
   }
 
   /** The `PubSub` client. */
   unwrap<T = PubSub>(): T {
-    if (!this.pubsub) {
-      throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.');
-    }
+    if (!this.pubsub) throw new TransportError('NOT_CONNECTED', 'PubSubServer: not listening. Call listen() (or startAllMicroservices()) first.');
     return this.pubsub as T;
   }
 
   /** Listens to the subscriptions' `error`, `close` and `debug` events; each callback also gets the subscription name. */
-  on<K extends keyof PubSubServerEvents>(event: K, callback: PubSubServerEvents[K]): void {
-    this.listeners.push([event, callback as (...args: any[]) => void]);
-    for (const intake of this.intakes) if (intake.subscription) this.attachListener(intake, event, callback as (...args: any[]) => void);
+  override on<K extends keyof PubSubServerEvents>(event: K, callback: PubSubServerEvents[K]): void {
+    super.on(event, callback);
   }
 
   /**
@@ -115,56 +90,48 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
    * The server must be listening, or `preparePush()` must have been called.
    */
   async handlePush(body: unknown): Promise<PubSubPushResult> {
-    const processing = this.prepareProcessing();
+    this.connectClient();
     const parsed = parsePushRequest(body);
     if ('error' in parsed) return { status: 400, outcome: { action: 'ack', reason: 'malformed', error: parsed.error } };
     const spec = this.specs.find((s) => parsed.subscription.endsWith(`/${shortName(s.name)}`) || s.name === parsed.subscription);
-    const source = this.sourceOf(spec ?? { name: parsed.subscription }, parsed.subscription);
-    const outcome = await this.inFlight.track(processing.process(parsed.message, source));
+    const intake = this.intakeOf(spec ?? { name: parsed.subscription }, parsed.subscription);
+    const outcome = await this.process(this.inbound(parsed.message, intake));
     return { status: outcome.action === 'ack' ? 204 : 500, outcome };
   }
 
   /** Prepares processing without streaming pull (push-only deployments). */
   preparePush(): void {
-    this.prepareProcessing();
+    this.connectClient();
   }
 
-  private prepareProcessing(): PubSubProcessing {
-    if (this.processing) return this.processing;
-    const ownsClient = !this.options.client;
-    const pubsub = this.options.client ?? new PubSub(pubSubConfig(this.options.clientConfig));
-    this.pubsub = pubsub;
-    this.replies = new ReplyPublisher(pubsub, this.options.replyPublishOptions);
-    this.processing = new PubSubProcessing({
-      server: this as unknown as Server,
-      logger: this.logger,
-      codec: this.codec,
-      serializer: () => this.serializer,
-      deserializer: () => this.deserializer,
-      route: (pattern) => (typeof pattern === 'string' ? this.getRouteFromPattern(pattern) : this.normalizePattern(pattern as never)),
-      replies: this.replies,
-      malformedMessages: this.options.malformedMessages ?? PUBSUB_DEFAULTS.malformedMessages,
-    });
-    this.ownsClient = ownsClient;
-    return this.processing;
+  // ---- intake ----
+
+  private connectClient(): PubSub {
+    if (this.pubsub) return this.pubsub;
+    this.ownsClient = !this.options.client;
+    this.pubsub = this.options.client ?? new PubSub(pubSubConfig(this.options.clientConfig));
+    this.replies = new ReplyPublisher(this.pubsub, this.options.replyPublishOptions);
+    return this.pubsub;
   }
 
-  private async start(): Promise<void> {
-    this.closing = false;
-    this.prepareProcessing();
-    const admin = this.admin();
+  protected async startIntake(): Promise<void> {
+    this.connectClient();
     const intakes: Intake[] = [];
     for (const spec of this.specs) {
-      const name = await admin.ensureSubscription(spec.name, spec.topic ?? this.options.topic, this.autoCreate, spec.create);
-      intakes.push({ spec, source: this.sourceOf(spec, name), reopenAttempt: 0, failedKeys: new Map(), slots: new HandlerSlots(this.flowControl.maxMessages) });
+      const name = await this.admin().ensureSubscription(spec.name, spec.topic ?? this.options.topic, this.autoCreate, spec.create);
+      intakes.push(this.intakeOf(spec, name));
     }
     this.intakes = intakes;
     for (const intake of intakes) this.open(intake);
-    this._status$.next(TransportStatus.CONNECTED);
   }
 
-  private get flowControl() {
-    return { ...PUBSUB_DEFAULTS.flowControl, ...this.options.flowControl };
+  protected async stopIntake(): Promise<void> {
+    for (const intake of this.intakes) clearTimeout(intake.reopenTimer);
+    // The library nacks what it still leases after closeTimeout, and flushes acks.
+    const connectTimeout = this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout;
+    await Promise.allSettled(this.intakes.map((intake) => intake.subscription && closeStreamingPull(intake.subscription, connectTimeout)));
+    for (const intake of this.intakes) intake.subscription?.removeAllListeners();
+    this.intakes = [];
   }
 
   private get autoCreate() {
@@ -175,34 +142,30 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
     return new PubSubAdmin(this.pubsub!, 'PubSubServer', this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout);
   }
 
-  private sourceOf(spec: PubSubSubscriptionSpec, fullName: string): PubSubSource {
-    return { subscription: fullName, defaultPattern: spec.defaultPattern ?? this.options.defaultPattern ?? shortName(spec.name) };
+  private intakeOf(spec: PubSubSubscriptionSpec, name: string): Intake {
+    return { spec, name, defaultPattern: spec.defaultPattern ?? this.options.defaultPattern ?? shortName(spec.name), reopenAttempt: 0 };
   }
 
   private open(intake: Intake): void {
-    const closeTimeout = this.options.closeTimeout ?? PUBSUB_DEFAULTS.closeTimeout;
-    const subscription = this.pubsub!.subscription(intake.source.subscription, {
+    const maxMessages = this.options.flowControl?.maxMessages ?? 2 * this.settings.maxConcurrency;
+    const subscription = this.pubsub!.subscription(intake.name, {
       ...this.options.subscriberOptions,
       // The library frees a flow-control slot only once its ack batch is flushed (default: up to
-      // 100 ms): a short window keeps `maxMessages` handlers busy instead of ~1k msg/s at most.
-      batching: { maxMilliseconds: ACK_BATCH_MS, ...this.options.subscriberOptions?.batching },
-      // `maxMessages` handlers at once (intake.slots); the library leases room for their acks on top.
-      flowControl: { ...this.flowControl, maxMessages: this.flowControl.maxMessages * LEASES_PER_HANDLER, allowExcessMessages: false },
+      // 100 ms): a short window keeps `maxConcurrency` handlers busy instead of ~1k msg/s at most.
+      batching: { maxMilliseconds: PUBSUB_DEFAULTS.ackBatchingMs, ...this.options.subscriberOptions?.batching },
+      flowControl: { ...PUBSUB_DEFAULTS.flowControl, ...this.options.flowControl, maxMessages, allowExcessMessages: false },
       // On close: stop pulling, let dispatched messages finish (acks flushed), nack the rest.
-      closeOptions: { behavior: 'WAIT', timeout: Duration.from({ milliseconds: closeTimeout }) },
+      closeOptions: { behavior: 'WAIT', timeout: Duration.from({ milliseconds: this.settings.closeTimeout }) },
     });
     intake.subscription = subscription;
     subscription.on('error', (err: Error) => {
       if (this.closing) return;
-      this.logger.error(`Subscription ${intake.source.subscription} failed: ${describeError(err).message}`);
+      this.logger.error(`Subscription ${intake.name} failed: ${describeError(err).message}`);
     });
     subscription.on('close', () => this.onIntakeClosed(intake, subscription));
-    for (const [event, callback] of this.listeners) this.attachListener(intake, event, callback);
-    subscription.on('message', (message: Message) => this.onMessage(message, intake));
-  }
-
-  private attachListener(intake: Intake, event: keyof PubSubServerEvents, callback: (...args: any[]) => void) {
-    (intake.subscription as unknown as EventEmitter).on(event, (...args: unknown[]) => callback(...args, intake.source.subscription));
+    const emitter = subscription as unknown as EventEmitter;
+    for (const event of ['error', 'close', 'debug'] as const) emitter.on(event, (...args: unknown[]) => this.events.emit(event, ...args, intake.name));
+    subscription.on('message', (message: Message) => this.accept(this.inbound(message, intake)));
   }
 
   /** The library gives up on a stream after a non-retryable error: reopen with backoff. */
@@ -210,7 +173,7 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
     if (this.closing || intake.subscription !== subscription) return;
     this._status$.next(TransportStatus.RECONNECTING);
     const delay = backoffDelay(intake.reopenAttempt++, REOPEN_BACKOFF);
-    this.logger.warn?.(`Subscription ${intake.source.subscription} closed; reopening in ${delay} ms`);
+    this.logger.warn(`Subscription ${intake.name} closed; reopening in ${delay} ms`);
     intake.reopenTimer = setTimeout(() => void this.reopen(intake, subscription), delay);
   }
 
@@ -224,108 +187,71 @@ export class PubSubServer extends Server<PubSubServerEvents, TransportStatus> im
       intake.reopenAttempt = 0;
       this._status$.next(TransportStatus.CONNECTED);
     } catch (err) {
-      this.logger.error(`Reopening ${intake.source.subscription} failed: ${describeError(err).message}`);
+      this.logger.error(`Reopening ${intake.name} failed: ${describeError(err).message}`);
       this.onIntakeClosed(intake, previous);
     }
   }
 
-  private onMessage(message: Message, intake: Intake): void {
-    if (this.closing) {
-      message.nack();
-      return;
-    }
-    const key = message.orderingKey;
-    const run = () => this.handleMessage(message, intake);
-    void this.inFlight.track(key ? this.serial.run(key, run) : run());
+  private inbound(message: PubSubInboundMessage, intake: Intake): Inbound<PubSubInboundMessage> {
+    return {
+      message,
+      messageId: message.id,
+      source: intake.name,
+      body: message.data,
+      attributes: message.attributes ?? {},
+      key: message.orderingKey || undefined,
+      attempt: message.deliveryAttempt || undefined,
+      defaultPattern: intake.defaultPattern,
+    };
   }
 
-  private async handleMessage(message: Message, intake: Intake): Promise<void> {
-    if (!intake.slots.tryAcquire()) {
-      await intake.slots.acquire();
-      if (this.closing) {
-        // Not started before close(): redelivered, like a message that arrives during close
-        // (and so are the later ones of its ordering key).
-        intake.slots.release();
-        if (message.orderingKey) intake.failedKeys.set(message.orderingKey, Date.now());
-        return this.settle(message, 'nack');
-      }
-    }
-    let outcome: PubSubOutcome | undefined;
-    try {
-      outcome = await this.runHandlers(message, intake);
-    } finally {
-      intake.slots.release(); // the ack goes out on the library's lease, not on a handler slot
-    }
-    if (outcome) await this.settle(message, outcome.action);
+  protected createContext(inbound: Inbound<PubSubInboundMessage>, route: string, metadata: PacketMetadata | undefined, settlement?: ManualSettlement) {
+    return new PubSubContext([inbound.message, inbound.source, route, metadata, settlement]);
   }
 
-  /** Runs the handlers; returns the outcome to settle with, or nothing when it is settled already. */
-  private async runHandlers(message: Message, intake: Intake): Promise<PubSubOutcome | undefined> {
-    const key = message.orderingKey;
-    if (key) {
-      // Pub/Sub redelivers a nacked message and every later one of its key: handling the
-      // later ones now would break the order.
-      const failedAt = intake.failedKeys.get(key);
-      if (failedAt !== undefined && message.received <= failedAt) return { action: 'nack', error: undefined };
-      intake.failedKeys.delete(key);
-    }
-    const control = this.options.manualAck ? manualControl(message) : undefined;
-    let outcome: PubSubOutcome;
-    try {
-      outcome = await this.processing!.process(message, intake.source, control);
-    } catch (error) {
-      outcome = { action: 'nack', error };
-    }
-    if (control) {
-      const handlerDecides = outcome.action === 'ack' && 'reason' in outcome && outcome.reason !== 'no-handler' && outcome.reason !== 'malformed';
-      if (control.settled || handlerDecides) return undefined;
-    }
-    if (key && outcome.action === 'nack') intake.failedKeys.set(key, Date.now());
-    return outcome;
+  // ---- settle (streaming pull only: a push endpoint answers with an HTTP status) ----
+
+  protected async ack(inbound: Inbound<PubSubInboundMessage>): Promise<void> {
+    await (inbound.message as Message).ackWithResponse();
   }
 
-  private async settle(message: Message, action: 'ack' | 'nack'): Promise<void> {
+  /** Nacked after `delaySeconds` (the lease is kept meanwhile), or at once; at once when the server closes. */
+  protected async retry(inbound: Inbound<PubSubInboundMessage>, delaySeconds: number | undefined): Promise<void> {
+    if (delaySeconds) await sleep(delaySeconds * 1000, this.closingSignal);
+    await (inbound.message as Message).nackWithResponse();
+  }
+
+  protected async release(inbound: Inbound<PubSubInboundMessage>): Promise<void> {
+    await (inbound.message as Message).nackWithResponse();
+  }
+
+  // ---- replies ----
+
+  protected override encode(value: unknown): Buffer {
+    const encoded = this.settings.codec.encode(value);
+    return typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
+  }
+
+  protected async sendReply(_inbound: Inbound<PubSubInboundMessage>, replyTo: string, reply: OutgoingReply): Promise<void> {
     try {
-      await (action === 'ack' ? message.ackWithResponse() : message.nackWithResponse());
+      await this.replies!.publish(replyTo, reply.body as Buffer, { [PubSubAttributes.ID]: reply.id, [PubSubAttributes.SEQ]: String(reply.seq) });
     } catch (err) {
-      // Exactly-once subscriptions report failed acks; Pub/Sub then redelivers the message.
-      this.logger.warn?.(`Could not ${action} message ${message.id}: ${describeError(err).message}`);
+      if (grpcCode(err) !== GrpcStatus.NOT_FOUND) throw err;
+      // The client closed and deleted its reply topic: nobody waits for this reply.
+      this.logs.log('warn', `gone:${replyTo}`, () => `Reply to ${replyTo} dropped: the topic no longer exists (its client has closed)`);
     }
   }
 
-  private async shutdown(timeoutMs: number): Promise<void> {
-    this.closing = true;
-    for (const intake of this.intakes) clearTimeout(intake.reopenTimer);
-    const connectTimeout = this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout;
-    await Promise.allSettled(this.intakes.map((intake) => intake.subscription && closeStreamingPull(intake.subscription, connectTimeout)));
-    if (!(await this.inFlight.drain(timeoutMs))) {
-      this.logger.warn?.(`PubSubServer closed with ${this.inFlight.size} handlers still running after ${timeoutMs} ms`);
-    }
-    for (const intake of this.intakes) intake.subscription?.removeAllListeners();
-    this.intakes = [];
+  protected override async flush(): Promise<void> {
     await this.replies?.flush();
-    if (this.ownsClient) await this.pubsub?.close().catch(() => undefined);
-    this.processing = undefined;
-    this.replies = undefined;
-    this.pubsub = undefined;
-    this._status$.next(TransportStatus.DISCONNECTED);
   }
-}
 
-function manualControl(message: Message): PubSubAckControl {
-  let settled = false;
-  const settle = async (action: 'ack' | 'nack') => {
-    if (settled) return;
-    settled = true;
-    await (action === 'ack' ? message.ackWithResponse() : message.nackWithResponse());
-  };
-  return {
-    ack: () => settle('ack'),
-    nack: () => settle('nack'),
-    get settled() {
-      return settled;
-    },
-  };
+  protected override async releaseResources(): Promise<void> {
+    const pubsub = this.pubsub;
+    this.pubsub = undefined;
+    this.replies = undefined;
+    if (this.ownsClient) await pubsub?.close().catch(() => undefined);
+  }
 }
 
 const shortName = (name: string) => name.split('/').pop() ?? name;

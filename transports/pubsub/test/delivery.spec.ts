@@ -196,9 +196,9 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
     }
   });
 
-  it('runs at most flowControl.maxMessages handlers at once, and handles every message', async () => {
+  it('runs at most maxConcurrency handlers at once, and handles every message', async () => {
     const names3 = await fixture.topicWithSubscription();
-    const { app: limitedApp } = await startApp(url, [LimitedController], { subscription: names3.subscription, flowControl: { maxMessages: 3 } });
+    const { app: limitedApp } = await startApp(url, [LimitedController], { subscription: names3.subscription, maxConcurrency: 3 });
     const sender = client(url, { topic: names3.topic, requestResponse: false });
     try {
       await Promise.all(Array.from({ length: 24 }, (_, n) => lastValueFrom(sender.emit('limited', n), { defaultValue: undefined })));

@@ -191,8 +191,8 @@ suite('PubSub lifecycle (emulator)', () => {
       }
     });
 
-    it('acks and drops malformed messages with malformedMessages: "ack"', async () => {
-      const server = new PubSubServer({ clientConfig: clientConfig(url), subscription: 'push-sub', malformedMessages: 'ack' });
+    it('acks and drops malformed messages with onMalformed: "discard"', async () => {
+      const server = new PubSubServer({ clientConfig: clientConfig(url), subscription: 'push-sub', onMalformed: 'discard' });
       server.preparePush();
       const result = await server.handlePush(envelope('{oops', { 'nest-pattern': 'pushed' }));
       expect(result).toMatchObject({ status: 204, outcome: { action: 'ack', reason: 'malformed' } });

@@ -31,7 +31,8 @@ describe('option validation', () => {
     ['a goog-prefixed name', server({ subscriptions: ['googly-sub'] }), /invalid name "googly-sub"/],
     ['a typo', server({ flowControll: {} }), /"flowControll" is not an option.*flowControl/],
     ['flow control below 1', server({ flowControl: { maxMessages: 0 } }), /"maxMessages" is 0\. Use a whole number from 1/],
-    ['an unknown malformed policy', server({ malformedMessages: 'drop' }), /"malformedMessages" is "drop"\. Use one of "nack", "ack"/],
+    ['an unknown malformed policy', server({ onMalformed: 'drop' }), /"onMalformed" is "drop"\. Use one of "retain", "discard"/],
+    ['a concurrency of 0', server({ maxConcurrency: 0 }), /"maxConcurrency" is 0\. Use a whole number from 1/],
     ['a negative close timeout', server({ closeTimeout: -1 }), /"closeTimeout"/],
     ['no project id', server({ clientConfig: {} }), /"clientConfig.projectId" is missing.*metadata server/],
     ['a client that is not a PubSub', server({ client: {} }), /"client" is not a PubSub instance/],
@@ -48,12 +49,13 @@ describe('option validation', () => {
   it('documents its defaults', () => {
     expect(PUBSUB_DEFAULTS).toMatchObject({
       autoCreate: false,
-      malformedMessages: 'nack',
+      onMalformed: 'retain',
       manualAck: false,
+      maxConcurrency: 100,
+      closeTimeout: 30_000,
       requestResponse: true,
       requestTimeout: 0,
       maxMessageBytes: 10_000_000,
-      flowControl: { maxMessages: 100 },
     });
   });
 });

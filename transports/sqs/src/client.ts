@@ -4,23 +4,25 @@ import { CreateQueueCommand, DeleteQueueCommand, type Message, type SQSClient } 
 import type { ReadPacket, WritePacket } from '@nestjs/microservices';
 import {
   BrokeredClient,
+  HandlerSlots,
   InvalidOptionError,
   PayloadTooLargeError,
+  PullLoop,
   resolveCodec,
+  TransportError,
   TransportStatus,
   uniqueName,
+  WireAttributes as Attr,
   type Codec,
-  ReplySequencer,
 } from '@nest-transports/shared';
 import { checkFifoId, groupIdOf } from './fifo-ids.js';
 import { SqsOperations } from './operations.js';
 import { REPLY_QUEUE_HEARTBEAT_MS, replyQueueTags, touchReplyQueue } from './reply-queues.js';
 import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions } from './options.js';
-import { QueuePoller } from './poller.js';
+import { queueReceiver } from './poller.js';
 import { SqsRecord, type SqsRecordOptions } from './record.js';
-import { Slots } from './slots.js';
 import { createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
-import { Attr, decodeBody, encodeBody, messageSize, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
+import { decodeBody, encodeBody, messageSize, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
 
 /** Where an `SqsRecord`'s options ride along the packet (symbol keys never reach the wire). */
 const RECORD_OPTIONS = Symbol('sqsRecordOptions');
@@ -49,7 +51,7 @@ interface FifoIds {
 interface ReplyChannel {
   url: string;
   created: boolean;
-  poller: QueuePoller;
+  loop: PullLoop<Message>;
   /** Refreshes the created queue's `nest-last-used` tag, so that removeIdleReplyQueues() spares it. */
   heartbeat?: NodeJS.Timeout;
 }
@@ -62,7 +64,6 @@ export class SqsClient extends BrokeredClient {
   private readonly options: ResolvedClientOptions;
   private readonly codec: Codec;
   private readonly emitter = new EventEmitter();
-  private readonly sequencer = new ReplySequencer<unknown>();
   private connection?: Connection;
   private connecting?: Promise<Connection>;
 
@@ -97,7 +98,7 @@ export class SqsClient extends BrokeredClient {
     if (!connection) return;
     const reply = await connection.reply?.catch(() => undefined);
     clearInterval(reply?.heartbeat);
-    await reply?.poller.stop();
+    await reply?.loop.stop();
     await connection.ops.flush().catch((err) => this.logger.error(`Flushing on close failed: ${(err as Error).message}`));
     this.failPending('the client was closed before the reply arrived');
     if (reply?.created) {
@@ -115,7 +116,7 @@ export class SqsClient extends BrokeredClient {
 
   /** The `SQSClient` in use (after `connect()`). */
   unwrap<T = SQSClient>(): T {
-    if (!this.connection) throw new Error('Not initialized. Please call the "connect" method first.');
+    if (!this.connection) throw new TransportError('NOT_CONNECTED', 'SqsClient: not connected. Call connect() (or send/emit) first.');
     return this.connection.sqs as T;
   }
 
@@ -238,15 +239,17 @@ export class SqsClient extends BrokeredClient {
     }
     // Replies are read in a moment: room for several receives keeps every receive asking for 10
     // (with room for just one, each receive asked for what the previous one left free).
-    const slots = new Slots(REPLY_SLOTS);
-    const settings = { batchSize: 10, waitTimeSeconds: 20, messageAttributeNames: [Attr.ID, Attr.SEQ], systemAttributeNames: [] };
-    const poller = new QueuePoller(connection.sqs, url, settings, slots, {
-      messages: (messages) => void this.onReplies(connection, url, messages, slots),
-      error: (err) => void this.onReplyError(connection, url, err),
-      healthy: () => this._status$.next(TransportStatus.CONNECTED),
+    const slots = new HandlerSlots(REPLY_SLOTS);
+    const loop = new PullLoop<Message>({
+      slots,
+      batchSize: 10,
+      receive: queueReceiver(connection.sqs, url, { waitTimeSeconds: 20, messageAttributeNames: [Attr.ID, Attr.SEQ], systemAttributeNames: [] }),
+      onMessages: (messages) => void this.onReplies(connection, url, messages, slots),
+      onError: (err) => void this.onReplyError(connection, url, err),
+      onHealthy: () => this._status$.next(TransportStatus.CONNECTED),
     });
-    poller.start();
-    return { url, created, poller, heartbeat: created ? this.heartbeat(connection, url) : undefined };
+    loop.start();
+    return { url, created, loop, heartbeat: created ? this.heartbeat(connection, url) : undefined };
   }
 
   private heartbeat(connection: Connection, url: string): NodeJS.Timeout {
@@ -261,15 +264,11 @@ export class SqsClient extends BrokeredClient {
     return timer;
   }
 
-  private async onReplies(connection: Connection, url: string, messages: Message[], slots: Slots): Promise<void> {
+  private async onReplies(connection: Connection, url: string, messages: Message[], slots: HandlerSlots): Promise<void> {
     for (const message of messages) {
       try {
-        const id = readAttr(message.MessageAttributes, Attr.ID);
-        const seqText = readAttr(message.MessageAttributes, Attr.SEQ);
         const decoded = decodeBody(this.codec, message.Body ?? '');
-        const ready = id ? this.sequencer.accept(id, seqText === undefined ? undefined : Number(seqText), decoded) : [decoded];
-        for (const reply of ready) await this.handleReply(reply);
-        if (id && !this.pending.has(id)) this.sequencer.forget(id);
+        await this.acceptReply(decoded, readAttr(message.MessageAttributes, Attr.ID), readAttr(message.MessageAttributes, Attr.SEQ));
       } catch (err) {
         this.logger.warn(`Dropped an unreadable reply: ${(err as Error).message}`);
       } finally {

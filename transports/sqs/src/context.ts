@@ -1,15 +1,14 @@
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { BaseRpcContext } from '@nestjs/microservices';
-import type { PacketMetadata } from '@nest-transports/shared';
+import { type ManualSettlement, type PacketMetadata, TransportError } from '@nest-transports/shared';
 import { withoutReserved } from './wire.js';
 
-/** Settles a message by hand (`manualAck: true`). */
-export interface SqsSettlement {
-  /** Deletes the message: it is done. */
-  ack(): Promise<void>;
-  /** Leaves the message for redelivery, visible again after `delaySeconds` (default: the server's `retryDelaySeconds`, else its visibility timeout). */
-  nack(delaySeconds?: number): Promise<void>;
-}
+/**
+ * Settles a message by hand (`manualAck: true`): `ack()` deletes it; `nack(delaySeconds?)` leaves
+ * it for redelivery, visible again after `delaySeconds` (default: the server's
+ * `retryDelaySeconds`, else its visibility timeout).
+ */
+export type SqsSettlement = ManualSettlement;
 
 type SqsContextArgs = [message: Message, queueUrl: string, pattern: string, metadata: PacketMetadata | undefined, settlement: SqsSettlement | undefined];
 
@@ -71,7 +70,10 @@ export class SqsContext extends BaseRpcContext<SqsContextArgs> {
   private settlement(): SqsSettlement {
     const settlement = this.args[4];
     if (!settlement) {
-      throw new Error('SqsContext: ack()/nack() need the server option manualAck: true; without it a message is deleted when its handler succeeds.');
+      throw new TransportError(
+        'MANUAL_ACK_DISABLED',
+        'SqsContext: ack()/nack() need the server option manualAck: true; without it a message is deleted when its handler succeeds.',
+      );
     }
     return settlement;
   }

@@ -5,6 +5,7 @@ import {
   type BatchResultErrorEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { TransportError } from '@nest-transports/shared';
 import { Batcher, type EntryResult } from './batcher.js';
 import type { Attributes } from './wire.js';
 
@@ -30,15 +31,15 @@ export interface OperationSettings {
   maxBatchBytes: number;
 }
 
-export class SqsBatchError extends Error {
+/** One entry of a batch call failed; `sqsCode` is SQS's error code for it (e.g. `InvalidParameterValue`). */
+export class SqsBatchError extends TransportError {
   constructor(
     readonly operation: string,
-    readonly code: string | undefined,
+    readonly sqsCode: string | undefined,
     message: string | undefined,
     readonly senderFault: boolean,
   ) {
-    super(`SQS ${operation} failed for an entry: ${code ?? 'unknown'}${message ? ` (${message})` : ''}`);
-    this.name = 'SqsBatchError';
+    super('SQS_BATCH_ENTRY_FAILED', `SQS ${operation} failed for an entry: ${sqsCode ?? 'unknown'}${message ? ` (${message})` : ''}`);
   }
 }
 

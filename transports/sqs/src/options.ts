@@ -1,5 +1,11 @@
 import type { Deserializer, Serializer } from '@nestjs/microservices';
-import { validateOptions, type CodecOption } from '@nest-transports/shared';
+import {
+  BROKERED_SERVER_OPTION_KEYS,
+  type BrokeredServerOptions,
+  type CodecOption,
+  validateBrokeredServerOptions,
+  validateOptions,
+} from '@nest-transports/shared';
 import { FIFO_ID } from './fifo-ids.js';
 import type { SqsOption } from './sqs-api.js';
 
@@ -21,7 +27,8 @@ interface CommonOptions {
   deserializer?: Deserializer;
 }
 
-export interface SqsServerOptions extends CommonOptions {
+/** The server options shared with every brokered transport (`maxConcurrency`, `closeTimeout`, `manualAck`, …) plus SQS's own. */
+export interface SqsServerOptions extends CommonOptions, BrokeredServerOptions {
   /** Queues to consume: URLs (kept exactly as AWS returns them) or names (resolved with GetQueueUrl). */
   queues: string[];
   /** Concurrent long-poll loops per queue. Default 1. */
@@ -30,25 +37,12 @@ export interface SqsServerOptions extends CommonOptions {
   batchSize?: number;
   /** Long-poll wait, 0–20 s. Default 20. */
   waitTimeSeconds?: number;
-  /** Handlers in flight at most, over all queues; a poller receives only what it can start. Default 20. */
-  maxConcurrency?: number;
   /** Visibility timeout (s) asked for on receive; default: the queue's own. */
   visibilityTimeout?: number;
-  /** Keep a message invisible while its handler runs, by extending its visibility. Default true. */
+  /** Keep a received message invisible until it is settled, by extending its visibility. Default true. */
   extendVisibility?: boolean;
   /** Longest a message is kept invisible by extensions, in seconds (SQS caps at 43200). Default 43200. */
   maxVisibilitySeconds?: number;
-  /**
-   * When a handler fails: seconds before the message is visible again (a number, or a function of
-   * its receive count for backoff). Default: unset, the rest of its visibility timeout applies.
-   */
-  retryDelaySeconds?: number | ((receiveCount: number) => number);
-  /** Handlers settle messages with `ctx.ack()` / `ctx.nack()` instead of by their outcome. Default false. */
-  manualAck?: boolean;
-  /** Pattern for messages whose body is not a Nest packet (other producers). Default: unset (malformed). */
-  defaultPattern?: string;
-  /** What to do with a body that cannot be decoded: "retain" (redelivered, then redriven to the DLQ) or "delete". Default "retain". */
-  onMalformed?: 'retain' | 'delete';
   /** Window (ms) in which deletes and visibility changes are coalesced into batch calls. Default 10. */
   batchWindowMs?: number;
 }
@@ -73,29 +67,44 @@ export interface SqsClientOptions extends CommonOptions {
   messageGroupId?: string | ((pattern: string) => string);
 }
 
-export type ResolvedServerOptions = Required<
-  Omit<SqsServerOptions, 'sqs' | 'serializer' | 'deserializer' | 'visibilityTimeout' | 'retryDelaySeconds' | 'defaultPattern' | 'codec'>
-> &
-  SqsServerOptions;
+/** The server's defaults, in one place (the options table of the README shows the same). */
+export const SQS_SERVER_DEFAULTS = {
+  pollers: 1,
+  batchSize: 10,
+  waitTimeSeconds: 20,
+  maxConcurrency: 20,
+  closeTimeout: 30_000,
+  extendVisibility: true,
+  maxVisibilitySeconds: 43_200,
+  manualAck: false,
+  onMalformed: 'retain',
+  batchWindowMs: 10,
+  maxMessageBytes: SQS_DEFAULT_MAX_MESSAGE_BYTES,
+} as const satisfies Partial<SqsServerOptions>;
 
-export type ResolvedClientOptions = Required<Omit<SqsClientOptions, 'sqs' | 'serializer' | 'deserializer' | 'replyQueue' | 'messageGroupId' | 'codec'>> &
-  SqsClientOptions;
+export const SQS_CLIENT_DEFAULTS = {
+  replyQueuePrefix: 'nest-reply',
+  requestTimeout: 0,
+  batchWindowMs: 0,
+  sendRetries: 3,
+  maxMessageBytes: SQS_DEFAULT_MAX_MESSAGE_BYTES,
+} as const satisfies Partial<SqsClientOptions>;
+
+export type ResolvedServerOptions = SqsServerOptions & { -readonly [K in keyof typeof SQS_SERVER_DEFAULTS]: NonNullable<SqsServerOptions[K]> };
+
+export type ResolvedClientOptions = SqsClientOptions & { -readonly [K in keyof typeof SQS_CLIENT_DEFAULTS]: NonNullable<SqsClientOptions[K]> };
 
 const COMMON_KEYS = ['sqs', 'codec', 'maxMessageBytes', 'serializer', 'deserializer'];
 const SERVER_KEYS = [
   ...COMMON_KEYS,
+  ...BROKERED_SERVER_OPTION_KEYS,
   'queues',
   'pollers',
   'batchSize',
   'waitTimeSeconds',
-  'maxConcurrency',
   'visibilityTimeout',
   'extendVisibility',
   'maxVisibilitySeconds',
-  'retryDelaySeconds',
-  'manualAck',
-  'defaultPattern',
-  'onMalformed',
   'batchWindowMs',
 ];
 const CLIENT_KEYS = [...COMMON_KEYS, 'queue', 'replyQueue', 'replyQueuePrefix', 'requestTimeout', 'batchWindowMs', 'sendRetries', 'messageGroupId'];
@@ -115,35 +124,13 @@ export function resolveServerOptions(options: SqsServerOptions): ResolvedServerO
     .integer('pollers', { min: 1, max: 100 })
     .integer('batchSize', { min: 1, max: 10 })
     .integer('waitTimeSeconds', { min: 0, max: 20 })
-    .integer('maxConcurrency', { min: 1, max: 10_000 })
     .integer('visibilityTimeout', { min: 0, max: 43_200 })
     .boolean('extendVisibility')
     .integer('maxVisibilitySeconds', { min: 1, max: 43_200 })
-    .boolean('manualAck')
-    .string('defaultPattern')
-    .oneOf('onMalformed', ['retain', 'delete'] as const)
     .integer('batchWindowMs', { min: 0, max: 10_000 })
     .integer('maxMessageBytes', { min: 1024, max: SQS_MAX_MESSAGE_BYTES });
-  const retry = options.retryDelaySeconds;
-  v.check(
-    retry === undefined || typeof retry === 'function' || (Number.isInteger(retry) && retry >= 0 && retry <= 43_200),
-    'retryDelaySeconds',
-    `is ${JSON.stringify(retry)}`,
-    'Use a whole number of seconds from 0 to 43200, or a function (receiveCount) => seconds.',
-  );
-  return {
-    pollers: 1,
-    batchSize: 10,
-    waitTimeSeconds: 20,
-    maxConcurrency: 20,
-    extendVisibility: true,
-    maxVisibilitySeconds: 43_200,
-    manualAck: false,
-    onMalformed: 'retain',
-    batchWindowMs: 10,
-    maxMessageBytes: SQS_DEFAULT_MAX_MESSAGE_BYTES,
-    ...stripUndefined(options),
-  };
+  validateBrokeredServerOptions('SqsServer', options);
+  return { ...SQS_SERVER_DEFAULTS, ...stripUndefined(options) };
 }
 
 export function resolveClientOptions(options: SqsClientOptions): ResolvedClientOptions {
@@ -172,14 +159,7 @@ export function resolveClientOptions(options: SqsClientOptions): ResolvedClientO
     `is ${JSON.stringify(group)}`,
     'Use 1–128 ASCII letters, digits and punctuation marks (no spaces), or a function (pattern) => group id.',
   );
-  return {
-    replyQueuePrefix: 'nest-reply',
-    requestTimeout: 0,
-    batchWindowMs: 0,
-    sendRetries: 3,
-    maxMessageBytes: SQS_DEFAULT_MAX_MESSAGE_BYTES,
-    ...stripUndefined(options),
-  };
+  return { ...SQS_CLIENT_DEFAULTS, ...stripUndefined(options) };
 }
 
 function stripUndefined<T extends object>(value: T): T {

@@ -1,99 +1,57 @@
-import { EventEmitter } from 'node:events';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
-import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
-import { resolveCodec, TransportStatus, type Codec, RouteMemo } from '@nest-transports/shared';
-import type { SqsSettlement } from './context.js';
+import {
+  BrokeredServer,
+  type Inbound,
+  type ManualSettlement,
+  type OutgoingReply,
+  type PacketMetadata,
+  PullLoop,
+  type ReleaseReason,
+  resolveCodec,
+  TransportStatus,
+  WireAttributes,
+} from '@nest-transports/shared';
+import { SqsContext } from './context.js';
 import { queueUrlFromArn, toSqsMessage, type SqsBatchResponse, type SqsLambdaEvent } from './lambda.js';
-import { SqsMessageHandler, type SqsOutcome } from './message-handler.js';
 import { SqsOperations } from './operations.js';
 import { resolveServerOptions, type ResolvedServerOptions, type SqsServerOptions } from './options.js';
-import { QueuePoller } from './poller.js';
-import { Slots } from './slots.js';
-import { checkConnectionPool, createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
+import { queueReceiver } from './poller.js';
+import { checkConnectionPool, createSqsClient, explain, isMissingQueue, resolveQueue, type QueueInfo } from './sqs-api.js';
 import { VisibilityKeeper } from './visibility.js';
+import { type Attributes, bodyForCodec, encodeBody, messageSize, str, stringAttributes } from './wire.js';
 
 /** Identifies the SQS transport (hybrid apps: `@MessagePattern('x', SQS_TRANSPORT)`). */
 export const SQS_TRANSPORT = Symbol('SQS_TRANSPORT');
 
 export type SqsServerEvents = {
-  /** A receive, delete or visibility call failed; the server keeps going (with backoff). */
-  error: (err: unknown) => void;
+  /** A receive, delete, visibility change or reply failed; the server keeps going (with backoff). */
+  error: (err: unknown, queueUrl?: string) => void;
 };
 
 /**
- * Nest microservice strategy that consumes SQS queues: long polling, bounded concurrency,
- * delete after success only (at-least-once), visibility extension, FIFO group order, and
- * request-reply through the reply queue each client names.
+ * Nest microservice strategy that consumes SQS queues, on the shared brokered server: this
+ * file is the SQS intake (long polls, a Lambda SQS trigger), the settle calls (delete, change
+ * visibility) and the queue checks. Delete after success only (at-least-once), visibility
+ * kept until settled, FIFO group order, request-reply through the reply queue each client names.
  */
-export class SqsServer extends Server<SqsServerEvents, TransportStatus> implements CustomTransportStrategy {
-  private readonly routes = new RouteMemo(
-    (pattern) => super.getRouteFromPattern(pattern),
-    (route) => this.messageHandlers.has(route),
-  );
+export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
   override transportId = SQS_TRANSPORT;
-  override readonly propagatesEventHandlerErrors = true;
 
   private readonly options: ResolvedServerOptions;
-  private readonly codec: Codec;
   private readonly sqs: SQSClient;
   private readonly ownsClient: boolean;
   private readonly ops: SqsOperations;
-  private readonly slots: Slots;
   private readonly keeper: VisibilityKeeper;
-  private readonly emitter = new EventEmitter();
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly stopKeeping = new Map<string, () => void>();
-  private readonly messageHandler: SqsMessageHandler;
-  private pollers: QueuePoller[] = [];
+  private loops: PullLoop<Message>[] = [];
   private queues: QueueInfo[] = [];
-  private closing?: Promise<void>;
 
   constructor(options: SqsServerOptions) {
-    super();
-    this.options = resolveServerOptions(options);
-    this.codec = resolveCodec('SqsServer', this.options.codec);
-    ({ client: this.sqs, owned: this.ownsClient } = createSqsClient(this.options.sqs, this.options.pollers * this.options.queues.length));
-    this.initializeSerializer(this.options);
-    this.initializeDeserializer(this.options);
-    this.ops = new SqsOperations(this.sqs, {
-      sendWindowMs: 0,
-      settleWindowMs: this.options.batchWindowMs,
-      retries: 3,
-      maxBatchBytes: this.options.maxMessageBytes,
-    });
-    this.slots = new Slots(this.options.maxConcurrency);
-    this.keeper = new VisibilityKeeper(this.ops, this.logger, this.options.maxVisibilitySeconds);
-    this.emitter.on('error', () => undefined); // an 'error' nobody listens to must not throw
-    this.messageHandler = this.createMessageHandler();
-  }
-
-  protected override getRouteFromPattern(pattern: string): string {
-    return this.routes.route(pattern);
-  }
-
-  async listen(callback: (err?: unknown) => void): Promise<void> {
-    try {
-      this.queues = await Promise.all(this.options.queues.map((q) => resolveQueue(this.sqs, 'SqsServer', q)));
-      checkConnectionPool(this.sqs, 'SqsServer', this.queues[0].url, this.options.pollers, this.queues.length);
-    } catch (err) {
-      this._status$.next(TransportStatus.DISCONNECTED);
-      return callback(err);
-    }
-    for (const queue of this.queues) {
-      for (let i = 0; i < this.options.pollers; i++) this.startPoller(queue);
-    }
-    this._status$.next(TransportStatus.CONNECTED);
-    callback();
-  }
-
-  /** Stops polling, lets in-flight handlers finish, then flushes deletes and replies. */
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
-  }
-
-  on<K extends keyof SqsServerEvents>(event: K, callback: SqsServerEvents[K]): void {
-    this.emitter.on(event, callback);
+    const resolved = resolveServerOptions(options);
+    super({ ...resolved, transport: 'SqsServer', codec: resolveCodec('SqsServer', resolved.codec), maxReplyBytes: resolved.maxMessageBytes });
+    this.options = resolved;
+    ({ client: this.sqs, owned: this.ownsClient } = createSqsClient(resolved.sqs, resolved.pollers * resolved.queues.length));
+    this.ops = new SqsOperations(this.sqs, { sendWindowMs: 0, settleWindowMs: resolved.batchWindowMs, retries: 3, maxBatchBytes: resolved.maxMessageBytes });
+    this.keeper = new VisibilityKeeper(this.ops, this.logger, resolved.maxVisibilitySeconds);
   }
 
   /** The `SQSClient` the server uses. */
@@ -106,187 +64,159 @@ export class SqsServer extends Server<SqsServerEvents, TransportStatus> implemen
     return this.queues;
   }
 
-  /** The processing half, for hosts other than the poll loop (a Lambda SQS trigger). */
-  getMessageHandler(): SqsMessageHandler {
-    return this.messageHandler;
-  }
-
   /**
    * Serves an AWS Lambda SQS trigger with the same processing as the poll loop: call it after
    * `app.init()` (no `listen()`), with `ReportBatchItemFailures` enabled on the event source.
    * Lambda deletes the records not reported; a FIFO batch stops at its first failure.
    */
   async handleLambdaEvent(event: SqsLambdaEvent): Promise<SqsBatchResponse> {
-    const failures: string[] = [];
     const records = event.Records ?? [];
-    const fifo = records.some((r) => r.eventSourceARN?.endsWith('.fifo'));
-    const run = async (record: SqsLambdaEvent['Records'][number]): Promise<boolean> => {
-      const outcome = await this.messageHandler
-        .handle(toSqsMessage(record), queueUrlFromArn(record.eventSourceARN))
-        .catch((error): SqsOutcome => ({ action: 'nack', error }));
-      if (outcome.action === 'malformed') return this.options.onMalformed === 'delete';
-      return outcome.action === 'ack';
+    const failures: string[] = [];
+    const done = async (record: SqsLambdaEvent['Records'][number]) => {
+      const queue = this.queueOf(queueUrlFromArn(record.eventSourceARN));
+      return (await this.process(this.inbound(toSqsMessage(record), queue))).action === 'ack';
     };
-    if (fifo) {
+    if (records.some((r) => r.eventSourceARN?.endsWith('.fifo'))) {
       for (let i = 0; i < records.length; i++) {
-        if (!(await run(records[i]))) {
+        if (!(await done(records[i]))) {
           failures.push(...records.slice(i).map((r) => r.messageId));
           break;
         }
       }
     } else {
-      for (let i = 0; i < records.length; i += this.options.maxConcurrency) {
-        const chunk = records.slice(i, i + this.options.maxConcurrency);
-        const ok = await Promise.all(chunk.map(run));
-        chunk.forEach((r, j) => ok[j] || failures.push(r.messageId));
-      }
+      const ok = await Promise.all(records.map(done)); // maxConcurrency at once
+      records.forEach((r, i) => ok[i] || failures.push(r.messageId));
     }
     await this.ops.flush(); // replies are out before Lambda freezes the process
     return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
   }
 
-  private createMessageHandler(): SqsMessageHandler {
-    return new SqsMessageHandler({
-      server: this as unknown as Server,
-      logger: this.logger,
-      route: (pattern) => this.getRouteFromPattern(typeof pattern === 'string' ? pattern : this.getPatternAsString(pattern)),
-      codec: this.codec,
-      serializer: this.serializer,
-      deserializer: this.deserializer,
-      maxMessageBytes: this.options.maxMessageBytes,
-      defaultPattern: this.options.defaultPattern,
-      sendReply: (queueUrl, message) => this.ops.send(queueUrl, message),
-      settlement: this.options.manualAck ? (message, queueUrl) => this.manualSettlement(message, queueUrl) : undefined,
-    });
+  // ---- intake ----
+
+  protected async startIntake(): Promise<void> {
+    this.queues = await Promise.all(this.options.queues.map((q) => resolveQueue(this.sqs, 'SqsServer', q)));
+    checkConnectionPool(this.sqs, 'SqsServer', this.queues[0].url, this.options.pollers, this.queues.length);
+    for (const queue of this.queues) {
+      for (let i = 0; i < this.options.pollers; i++) this.startLoop(queue);
+    }
   }
 
-  private startPoller(queue: QueueInfo): void {
-    const poller = new QueuePoller(
-      this.sqs,
-      queue.url,
-      { batchSize: this.options.batchSize, waitTimeSeconds: this.options.waitTimeSeconds, visibilityTimeout: this.options.visibilityTimeout },
-      this.slots,
-      {
-        messages: (messages) => this.dispatch(queue, messages),
-        error: (err) => void this.reportPollError(queue, err),
-        healthy: () => this._status$.next(TransportStatus.CONNECTED),
+  protected async stopIntake(): Promise<void> {
+    const loops = this.loops;
+    this.loops = [];
+    await Promise.all(loops.map((loop) => loop.stop()));
+  }
+
+  private startLoop(queue: QueueInfo): void {
+    const { waitTimeSeconds, visibilityTimeout } = this.options;
+    const loop = new PullLoop<Message>({
+      slots: this.slots,
+      batchSize: this.options.batchSize,
+      receive: queueReceiver(this.sqs, queue.url, { waitTimeSeconds, visibilityTimeout }),
+      onMessages: (messages) => {
+        for (const message of messages) this.accept(this.inbound(message, queue), { holdsSlot: true });
       },
-    );
-    this.pollers.push(poller);
-    poller.start();
+      onError: (err) => void this.reportPollError(queue, err),
+      onHealthy: () => this._status$.next(TransportStatus.CONNECTED),
+    });
+    this.loops.push(loop);
+    loop.start();
   }
 
   private async reportPollError(queue: QueueInfo, err: unknown): Promise<void> {
     const error = await explain(this.sqs, 'SqsServer', queue.url, err);
     this._status$.next(TransportStatus.RECONNECTING);
     this.logger.error(`Receiving from ${queue.url} failed, retrying: ${error.message}`);
-    this.emitter.emit('error', error);
+    this.emitError(error, queue.url);
   }
 
-  /** Runs a received batch: messages of one FIFO group one after another, everything else side by side. */
-  private dispatch(queue: QueueInfo, messages: Message[]): void {
-    const groups = new Map<string, Message[]>();
-    for (const message of messages) {
-      const key = queue.fifo ? (message.Attributes?.MessageGroupId ?? '') : message.MessageId!;
-      const group = groups.get(key);
-      if (group) group.push(message);
-      else groups.set(key, [message]);
-    }
-    for (const group of groups.values()) {
-      const run = this.runGroup(queue, group).finally(() => this.inFlight.delete(run));
-      this.inFlight.add(run);
-    }
-  }
-
-  private async runGroup(queue: QueueInfo, messages: Message[]): Promise<void> {
-    for (let i = 0; i < messages.length; i++) {
-      const outcome = await this.consume(queue, messages[i]);
-      if (queue.fifo && outcome.action !== 'ack' && !this.options.manualAck) {
-        // Later messages of the group must not overtake the failed one: they come back with it.
-        const rest = messages.slice(i + 1);
-        for (const message of rest) this.retryLater(queue, message);
-        this.slots.release(rest.length);
-        return;
-      }
-    }
-  }
-
-  private async consume(queue: QueueInfo, message: Message): Promise<SqsOutcome> {
-    const handle = message.ReceiptHandle!;
-    const visibility = this.options.visibilityTimeout ?? queue.visibilityTimeout;
-    const stop = this.options.extendVisibility ? this.keeper.keep(queue.url, handle, visibility) : () => undefined;
-    this.stopKeeping.set(handle, stop);
-    let outcome: SqsOutcome;
-    try {
-      outcome = await this.messageHandler.handle(message, queue.url);
-    } catch (error) {
-      outcome = { action: 'nack', error };
-    } finally {
-      stop();
-      this.stopKeeping.delete(handle);
-      this.slots.release(1);
-    }
-    this.settle(queue, message, outcome);
-    return outcome;
-  }
-
-  private settle(queue: QueueInfo, message: Message, outcome: SqsOutcome): void {
-    if (outcome.action === 'malformed') {
-      const keep = this.options.onMalformed === 'retain';
-      this.logger.error(
-        `Message ${message.MessageId} on ${queue.url} is malformed (${(outcome.error as Error)?.message}); ` +
-          (keep ? 'it is left for redelivery and the dead-letter queue.' : 'it is deleted (onMalformed: "delete").'),
-      );
-      return keep ? this.retryLater(queue, message) : this.delete(queue, message);
-    }
-    if (this.options.manualAck) return;
-    if (outcome.action === 'ack') this.delete(queue, message);
-    else this.retryLater(queue, message);
-  }
-
-  private delete(queue: QueueInfo, message: Message): void {
-    this.ops.delete(queue.url, message.ReceiptHandle!).catch((err) => this.settleFailed('delete', message, err));
-  }
-
-  private retryLater(queue: QueueInfo, message: Message, seconds = this.retryDelay(message)): void {
-    if (seconds === undefined) return;
-    this.ops.changeVisibility(queue.url, message.ReceiptHandle!, seconds).catch((err) => this.settleFailed('release', message, err));
-  }
-
-  private retryDelay(message: Message): number | undefined {
-    const delay = this.options.retryDelaySeconds;
-    if (typeof delay !== 'function') return delay;
-    const seconds = delay(Number(message.Attributes?.ApproximateReceiveCount ?? 1));
-    return Math.max(0, Math.min(43_200, Math.round(seconds)));
-  }
-
-  private settleFailed(what: string, message: Message, err: unknown): void {
-    this.logger.error(`Could not ${what} message ${message.MessageId}: ${(err as Error)?.message ?? err}`);
-    this.emitter.emit('error', err);
-  }
-
-  private manualSettlement(message: Message, queueUrl: string): SqsSettlement {
-    const queue = this.queues.find((q) => q.url === queueUrl) ?? { url: queueUrl, fifo: false, visibilityTimeout: 30 };
-    const handle = message.ReceiptHandle!;
+  private inbound(message: Message, queue: QueueInfo): Inbound<Message> {
     return {
-      ack: () => {
-        this.stopKeeping.get(handle)?.();
-        return this.ops.delete(queue.url, handle);
-      },
-      nack: async (delaySeconds) => {
-        this.stopKeeping.get(handle)?.();
-        const seconds = delaySeconds ?? this.retryDelay(message);
-        if (seconds !== undefined) await this.ops.changeVisibility(queue.url, handle, seconds);
-      },
+      message,
+      messageId: message.MessageId ?? '?',
+      source: queue.url,
+      body: bodyForCodec(this.settings.codec, message.Body ?? ''),
+      attributes: stringAttributes(message.MessageAttributes),
+      key: queue.fifo ? (message.Attributes?.MessageGroupId ?? '') : undefined,
+      attempt: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+      defaultPattern: this.options.defaultPattern,
     };
   }
 
-  private async shutdown(): Promise<void> {
-    await Promise.all(this.pollers.map((p) => p.stop()));
-    this.pollers = [];
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    await this.ops.flush();
-    if (this.ownsClient) this.sqs.destroy();
-    this._status$.next(TransportStatus.DISCONNECTED);
+  private queueOf(url: string): QueueInfo {
+    return this.queues.find((q) => q.url === url) ?? { url, fifo: url.endsWith('.fifo'), visibilityTimeout: 30 };
   }
+
+  protected createContext(inbound: Inbound<Message>, route: string, metadata: PacketMetadata | undefined, settlement?: ManualSettlement): SqsContext {
+    return new SqsContext([inbound.message, inbound.source, route, metadata, settlement]);
+  }
+
+  // ---- settle ----
+
+  /** Every received message stays invisible until it is settled, waiting or running. */
+  protected override lease(inbound: Inbound<Message>): (() => void) | undefined {
+    if (!this.options.extendVisibility) return undefined;
+    const visibility = this.options.visibilityTimeout ?? this.queueOf(inbound.source).visibilityTimeout;
+    return this.keeper.keep(inbound.source, inbound.message.ReceiptHandle!, visibility);
+  }
+
+  protected ack(inbound: Inbound<Message>): Promise<void> {
+    return this.ops.delete(inbound.source, inbound.message.ReceiptHandle!);
+  }
+
+  /** Visible again after `delaySeconds`; without one, when its visibility timeout runs out. */
+  protected async retry(inbound: Inbound<Message>, delaySeconds: number | undefined): Promise<void> {
+    if (delaySeconds !== undefined) await this.ops.changeVisibility(inbound.source, inbound.message.ReceiptHandle!, delaySeconds);
+  }
+
+  protected release(inbound: Inbound<Message>, reason: ReleaseReason): Promise<void> {
+    // Behind a failed message of its FIFO group: it comes back with it, as late as it does.
+    if (reason === 'order') return this.retry(inbound, this.retryDelay(inbound));
+    return this.ops.changeVisibility(inbound.source, inbound.message.ReceiptHandle!, 0);
+  }
+
+  protected override describeRetry(_inbound: Inbound<Message>, delaySeconds: number | undefined): string {
+    return delaySeconds === undefined
+      ? 'it is visible again when its visibility timeout runs out'
+      : `it is visible again in ${delaySeconds} s (retryDelaySeconds)`;
+  }
+
+  // ---- replies ----
+
+  protected override encode(value: unknown): string {
+    return encodeBody(this.settings.codec, value);
+  }
+
+  protected override replySize(reply: OutgoingReply): number {
+    return messageSize(reply.body as string, replyAttributes(reply));
+  }
+
+  protected async sendReply(_inbound: Inbound<Message>, replyTo: string, reply: OutgoingReply): Promise<void> {
+    const attributes = replyAttributes(reply);
+    try {
+      await this.ops.send(replyTo, { body: reply.body as string, attributes, size: messageSize(reply.body as string, attributes) });
+    } catch (err) {
+      // The caller is gone (its client closed and removed its reply queue): retrying could never deliver.
+      if (!isMissingQueue(err)) throw err;
+      this.logs.log('warn', `gone:${replyTo}`, () => `SqsServer: reply queue ${replyTo} no longer exists; the reply to ${reply.id} is dropped.`);
+    }
+  }
+
+  protected override flush(): Promise<void> {
+    return this.ops.flush();
+  }
+
+  protected override async releaseResources(): Promise<void> {
+    if (this.ownsClient) this.sqs.destroy();
+  }
+}
+
+/**
+ * Replies of a request are numbered so the client restores their order (standard queues may
+ * reorder). A reply that is both the first and the last (a plain or Promise result) needs no
+ * order: it goes without attributes, the id being in the body.
+ */
+function replyAttributes(reply: OutgoingReply): Attributes {
+  if (reply.seq === 0 && reply.final) return {};
+  return { [WireAttributes.ID]: str(reply.id), [WireAttributes.SEQ]: { DataType: 'Number', StringValue: String(reply.seq) } };
 }

@@ -167,3 +167,6 @@ export async function explain(sqs: SQSClient, transport: string, queue: string, 
   }
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/** The queue is gone (deleted, or never existed): sending to it can never succeed. */
+export const isMissingQueue = (err: unknown) => /QueueDoesNotExist|NonExistentQueue/.test((err as Error)?.name ?? '');

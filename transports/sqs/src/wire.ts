@@ -1,16 +1,6 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { InvalidOptionError, type Codec } from '@nest-transports/shared';
+import { InvalidOptionError, RESERVED_ATTRIBUTE_PREFIX as RESERVED_PREFIX, type Codec } from '@nest-transports/shared';
 import type { SqsAttributeInput } from './record.js';
-
-/** Attributes the transport itself sets; the packet travels in the body. */
-export const Attr = {
-  PATTERN: 'nest-pattern',
-  ID: 'nest-id',
-  REPLY_TO: 'nest-reply-to',
-  SEQ: 'nest-seq',
-} as const;
-
-const RESERVED_PREFIX = 'nest-';
 /** SQS accepts at most 10 message attributes per message. */
 const MAX_ATTRIBUTES = 10;
 
@@ -108,6 +98,13 @@ export function withoutReserved(attributes: Attributes | undefined): Attributes 
 
 export const readAttr = (attributes: Attributes | undefined, name: string): string | undefined => attributes?.[name]?.StringValue;
 
+/** The text values of a message's attributes (String and Number types). */
+export function stringAttributes(attributes: Attributes | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(attributes ?? {})) if (value.StringValue !== undefined) out[name] = value.StringValue;
+  return out;
+}
+
 /** Size as SQS counts it: body plus each attribute's name, type and value. */
 export function messageSize(body: string, attributes: Attributes): number {
   let size = Buffer.byteLength(body);
@@ -139,6 +136,9 @@ export function encodeBody(codec: Codec, value: unknown): string {
   return codec.name === 'json' ? encoded.replace(NOT_SQS_SAFE, escapeUnit) : encoded;
 }
 
+/** A body as the codec reads it: text, or the bytes a binary codec's base64 carries. */
+export const bodyForCodec = (codec: Codec, body: string): string | Buffer => (codec.binary ? Buffer.from(body, 'base64') : body);
+
 export function decodeBody(codec: Codec, body: string): unknown {
-  return codec.decode(codec.binary ? Buffer.from(body, 'base64') : body);
+  return codec.decode(bodyForCodec(codec, body));
 }

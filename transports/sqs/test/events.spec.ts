@@ -134,9 +134,9 @@ describeSqs('SqsServer + SqsClient: events and at-least-once delivery', (bed) =>
     expect(items.map((i) => i.data)).toEqual(expect.arrayContaining(['hello there', { orderId: 7 }]));
   });
 
-  it('deletes a malformed body with onMalformed "delete" and keeps consuming', async () => {
+  it('deletes a malformed body with onMalformed "discard" and keeps consuming', async () => {
     const queue = await bed.queue('malformed');
-    await bed.app(EventsController, { queues: [queue], onMalformed: 'delete' });
+    await bed.app(EventsController, { queues: [queue], onMalformed: 'discard' });
     await bed.send(queue, 'not json {');
     await bed.send(queue, JSON.stringify({ no: 'pattern' }));
     await bed.send(queue, JSON.stringify({ pattern: 'created', data: { key: 'after' } }));

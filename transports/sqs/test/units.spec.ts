@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import { InvalidOptionError, JsonCodec, MsgpackCodec } from '@nest-transports/shared';
 import { Batcher, type EntryResult } from '../src/batcher.js';
 import { SqsClient, SqsRecord, SqsRecordBuilder, SqsServer, resolveClientOptions, resolveServerOptions } from '../src/index.js';
-import { Slots } from '../src/slots.js';
 import { FIFO_ID, groupIdOf } from '../src/fifo-ids.js';
 import { queueUrlFromArn } from '../src/lambda.js';
 import { explain, SqsCredentialsExpiredError } from '../src/sqs-api.js';
@@ -16,6 +15,7 @@ describe('SqsServer options', () => {
       batchSize: 10,
       waitTimeSeconds: 20,
       maxConcurrency: 20,
+      closeTimeout: 30000,
       extendVisibility: true,
       manualAck: false,
       onMalformed: 'retain',
@@ -31,7 +31,8 @@ describe('SqsServer options', () => {
     [{ queues: ['q'], maxConcurrency: 0 }, 'maxConcurrency', /from 1/],
     [{ queues: ['q'], maxMessageBytes: 2_000_000 }, 'maxMessageBytes', /to 1048576/],
     [{ queues: ['q'], retryDelaySeconds: -1 }, 'retryDelaySeconds', /seconds from 0 to 43200/],
-    [{ queues: ['q'], onMalformed: 'drop' }, 'onMalformed', /"retain", "delete"/],
+    [{ queues: ['q'], onMalformed: 'drop' }, 'onMalformed', /"retain", "discard"/],
+    [{ queues: ['q'], closeTimeout: -1 }, 'closeTimeout', /from 0/],
     [{ queues: ['q'], maxConcurency: 3 }, 'maxConcurency', /not an option.*maxConcurrency/],
   ])('rejects %j naming %s and the fix', (options, option, fix) => {
     const construct = () => new SqsServer(options as never);
@@ -287,25 +288,5 @@ describe('Batcher', () => {
     void batcher.add(2);
     await batcher.flush();
     expect(sent).toBe(2);
-  });
-});
-
-describe('Slots', () => {
-  it('hands out at most its capacity and wakes waiters on release', async () => {
-    const slots = new Slots(3);
-    const signal = new AbortController().signal;
-    expect(await slots.acquireUpTo(10, signal)).toBe(3);
-    const waiting = slots.acquireUpTo(10, signal);
-    slots.release(2);
-    expect(await waiting).toBe(2);
-  });
-
-  it('gives up waiting when aborted', async () => {
-    const slots = new Slots(1);
-    const abort = new AbortController();
-    await slots.acquireUpTo(1, abort.signal);
-    const waiting = slots.acquireUpTo(1, abort.signal);
-    abort.abort();
-    expect(await waiting).toBe(0);
   });
 });
