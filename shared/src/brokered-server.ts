@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { BaseRpcContext, CustomTransportStrategy, Deserializer, MessageHandler, Serializer, WritePacket } from '@nestjs/microservices';
 import { Server } from '@nestjs/microservices';
 import type { Observable } from 'rxjs';
@@ -192,6 +192,7 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     this.closing = false;
     this.closed = undefined;
     this.closeController = new AbortController();
+    setMaxListeners(0, this.closeController.signal); // one listener per message waiting for a slot, removed when it gets one
     try {
       await this.startIntake();
     } catch (err) {
@@ -307,7 +308,8 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     entry.state = 'done';
     // The backend redelivers a failed message with the later ones of its key: those must wait for it.
     if (outcome.action === 'retry' && entry.inbound.key !== undefined) this.serial.interrupt(entry.inbound.key);
-    await this.settle(entry.inbound, outcome);
+    // The next message of the key starts now; its predecessor's ack need not have landed.
+    void this.inFlight.track(this.settle(entry.inbound, outcome));
   }
 
   private async releaseEntry(entry: Entry<M>, reason: ReleaseReason): Promise<void> {
