@@ -48,6 +48,12 @@ class TestController {
     return numbers.reduce((a, b) => a + b, 0);
   }
 
+  @MessagePattern('sum-later')
+  async sumLater(@Payload() numbers: number[]) {
+    await new Promise((resolve) => setImmediate(resolve));
+    return numbers.reduce((a, b) => a + b, 0);
+  }
+
   @MessagePattern('count')
   count(@Payload() n: number) {
     return from(Array.from({ length: n }, (_, i) => i));
@@ -107,7 +113,8 @@ describe('BrokeredServer (an in-memory transport on it)', () => {
     server.deliver(request('3', 'rpc-fail', null));
     server.deliver(request('4', 'missing', null));
     server.deliver(request('5', 'sum', [4], 42));
-    await server.settledCount(5);
+    server.deliver(request('6', 'sum-later', [5]));
+    await server.settledCount(6);
     expect(server.settled.every((s) => s.how === 'ack')).toBe(true);
     const of = (id: string | number) => server.replies.filter((r) => r.id === String(id)).map(({ seq, final, decoded }) => ({ seq, final, decoded }));
     expect(of('r-1')).toEqual([{ seq: 0, final: true, decoded: { id: 'r-1', response: 3, isDisposed: true } }]);
@@ -119,6 +126,8 @@ describe('BrokeredServer (an in-memory transport on it)', () => {
     expect(of('r-3')).toEqual([{ seq: 0, final: true, decoded: { id: 'r-3', err: { code: 'E_BAD' }, isDisposed: true } }]);
     expect(of('r-4')[0].decoded).toEqual({ id: 'r-4', status: 'error', err: NO_MESSAGE_HANDLER, isDisposed: true });
     expect(of(42)[0].decoded).toEqual({ id: 42, response: 4, isDisposed: true });
+    // A Promise's value and the completion go out as one reply.
+    expect(of('r-6')).toEqual([{ seq: 0, final: true, decoded: { id: 'r-6', response: 5, isDisposed: true } }]);
   });
 
   it('replaces a reply over maxReplyBytes with an error reply', async () => {
