@@ -4,9 +4,27 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { which } from './process.js';
 
-// src/ and dist/ both sit one level below the package folder.
-export const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
-const REPO_ROOT = path.resolve(PACKAGE_DIR, '..', '..');
+/** This package's folder (src/, dist/ and dist/cjs/ sit below it): the one whose package.json names it. */
+function packageDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) || !readFileSync(path.join(dir, 'package.json'), 'utf8').includes('"@nest-transports/backends"')) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`@nest-transports/backends: no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const PACKAGE_DIR = packageDir();
+
+/**
+ * The node_modules folder the jars are cached in: the one this package is installed in
+ * (…/node_modules/@nest-transports/backends), or the repository's own in this monorepo.
+ */
+const NODE_MODULES =
+  path.basename(path.resolve(PACKAGE_DIR, '..', '..')) === 'node_modules'
+    ? path.resolve(PACKAGE_DIR, '..', '..')
+    : path.resolve(PACKAGE_DIR, '..', '..', 'node_modules');
 
 /** Runs a command; rejects with its output's tail when it fails or outlives `timeoutMs`. */
 export function run(file: string, args: string[], timeoutMs: number): Promise<string> {
@@ -54,9 +72,9 @@ export function pinnedVersion(server: MavenServer): string {
   return match[1].trim();
 }
 
-/** Where the jars are cached: node_modules/.cache/nest-transports/<folder>-<version>/ at the repo root. */
+/** Where the jars are cached: node_modules/.cache/nest-transports/<folder>-<version>/ (the project's node_modules). */
 export function jarsDir(server: MavenServer, version = pinnedVersion(server)): string {
-  return path.join(REPO_ROOT, 'node_modules', '.cache', 'nest-transports', `${server.folder}-${version}`);
+  return path.join(NODE_MODULES, '.cache', 'nest-transports', `${server.folder}-${version}`);
 }
 
 const jarsPresent = (server: MavenServer, dir: string, version: string) => existsSync(path.join(dir, server.mainJar(version)));

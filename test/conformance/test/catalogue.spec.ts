@@ -14,3 +14,11 @@ describe('the scenario catalogue', () => {
     expect(md).toContain('`{"ns":"ns","cmd":"sum"}`');
   });
 });
+
+describe('the README', () => {
+  it("shows the example's descriptor verbatim (the file the tarball test runs)", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const descriptor = readFileSync(new URL('../../../examples/third-party-transport/memory.conformance.js', import.meta.url), 'utf8');
+    expect(readme).toContain(`\`\`\`js\n${descriptor}\`\`\``);
+  });
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ClientMqtt, MqttContext, MqttRecordBuilder, Transport } from '@nestjs/microservices';
 import { resolveBackend } from '../backend.js';
+import { onNest11 } from './nest-features.js';
 import { defineTransport, type RunEnv } from '../descriptor.js';
 
 const url = (env: RunEnv) => env.url ?? 'mqtt://127.0.0.1:1883';
@@ -16,6 +17,9 @@ export const mqtt = defineTransport({
     'life.client-first': "a QoS 0 publish with no subscriber is dropped by the broker; only the client's own timeout ends the request",
     'ev.fan-out': 'every server subscribed to a topic gets every event (no shared subscriptions by default)',
     'ctx.metadata': 'metadata travels as MQTT 5 user properties (MqttRecordBuilder.setProperties, MqttContext.getPacket().properties)',
+    ...onNest11({
+      'life.reconnect': 'Nest 11: a ClientMqtt closed with close() does not connect again; the next request is never answered (fixed in Nest 12)',
+    }),
   },
   resolve: () => resolveBackend('mqtt'),
   server: (env, codecs) => ({ transport: Transport.MQTT, options: { url: url(env), protocolVersion: 5, ...codecs } }),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ClientRedis, RedisContext, Transport } from '@nestjs/microservices';
 import { resolveBackend } from '../backend.js';
 import { defineTransport, type RunEnv } from '../descriptor.js';
-import { packetMetadataNotApplicable } from './nest-features.js';
+import { packetMetadataNotApplicable, onNest11 } from './nest-features.js';
 
 const address = (env: RunEnv) => {
   const url = new URL(env.url ?? 'redis://127.0.0.1:6379');
@@ -20,6 +20,10 @@ export const redis = defineTransport({
     'life.client-first': "pub/sub keeps nothing: a request published before the server subscribes is dropped; only the client's own timeout ends it",
     'ev.fan-out': 'every server subscribed to a pattern gets every event (pub/sub): no competing consumers, no durability, no redelivery',
     'life.graceful-close': 'close() quits the subscriber and publisher connections at once: replies of in-flight handlers are lost (not claimed)',
+    ...onNest11({
+      'life.reconnect': 'Nest 11: a ClientRedis closed with close() does not connect again; the next request is never answered (fixed in Nest 12)',
+      'life.unreachable': 'Nest 11: close() of a ClientRedis whose connection failed throws "Connection is closed"',
+    }),
   },
   notApplicable: packetMetadataNotApplicable,
   resolve: () => resolveBackend('redis'),

@@ -1,7 +1,7 @@
 import { ClientTCP, TcpContext, Transport } from '@nestjs/microservices';
 import assert from 'node:assert/strict';
 import { defineTransport, type ClientProxy, type RunEnv } from '../descriptor.js';
-import { packetMetadataNotApplicable } from './nest-features.js';
+import { packetMetadataNotApplicable, onNest11 } from './nest-features.js';
 
 const HOST = '127.0.0.1';
 
@@ -14,6 +14,10 @@ export const tcp = defineTransport({
     'life.client-first': 'the client fails fast with ECONNREFUSED: nothing queues a request while no server listens',
     'life.graceful-close': 'close() destroys accepted sockets at once: replies of in-flight handlers are lost (not claimed)',
     'ev.competing-consumers': 'a client connects to one server: no fan-out, no load sharing (neither claimed)',
+    ...onNest11({
+      'life.reconnect':
+        'Nest 11: after close(), the old socket\'s late close event runs ClientTCP.handleClose() again and fails the next request with "Connection closed" (fixed in Nest 12)',
+    }),
   },
   notApplicable: packetMetadataNotApplicable,
   resolve: async () => ({ available: true, description: 'no broker' }),
