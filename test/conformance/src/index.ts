@@ -12,6 +12,8 @@ export {
   ProcessExitError,
   RULES,
   DEFAULT_TIMEOUT_MS,
+  scenarioLimit,
+  timeScale,
   type RunOptions,
   type ScenarioResult,
   type TransportReport,

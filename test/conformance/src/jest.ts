@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Availability, TransportDescriptor } from './descriptor.js';
-import { DEFAULT_TIMEOUT_MS, missingRequirement, notApplicableReason, resolveSafely, runScenario, unavailableOutcome, type RunOptions } from './runner.js';
+import { missingRequirement, notApplicableReason, resolveSafely, runScenario, scenarioLimit, unavailableOutcome, type RunOptions } from './runner.js';
 import type { Scenario } from './scenario.js';
 import { scenarios as catalogue } from './scenarios/index.js';
 import { validateDescriptor } from './validate.js';
@@ -20,7 +20,7 @@ function declare(t: TransportDescriptor, availability: () => Promise<Availabilit
       } else if (known && !known.available && unavailableOutcome(t) === 'skipped') {
         it.skip(`${scenario.id} — skipped: ${known.reason}`, () => {});
       } else {
-        const limit = (scenario.timeoutMs ?? opts.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 35_000;
+        const limit = scenarioLimit(t, scenario, opts) + 35_000;
         it(
           `${scenario.id} — ${scenario.title}`,
           async () => {

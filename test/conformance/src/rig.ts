@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { Module, type INestApplicationContext, type INestMicroservice, type PipeTransform, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { map, type Observable } from 'rxjs';
+import { lastValueFrom, map, type Observable } from 'rxjs';
 import type { ClientProxy, CodecOverrides, HandlerKind, RunEnv, TransportDescriptor } from './descriptor.js';
 import { nestLogger } from './nest-log.js';
 import type { PatternName } from './scenario.js';
-import { TimeoutError, errorText, show, withTimeout } from './util.js';
+import { TimeoutError, errorText, show, until, withTimeout } from './util.js';
 
 export interface HandlerSpec {
   kind: HandlerKind;
@@ -70,7 +70,31 @@ export class Rig {
     readonly transport: TransportDescriptor,
     readonly env: RunEnv,
     private readonly declared: { messages?: PatternName[]; events?: PatternName[] } = {},
+    /** The row's time scale (see timeScale in runner.ts). */
+    readonly scale = 1,
   ) {}
+
+  /** A wait bound of `base` ms on the default backend, stretched by the row's time scale. */
+  ms(base: number): number {
+    return Math.round(base * this.scale);
+  }
+
+  // The waits of the scenarios, with their bounds stretched by the row's time scale.
+  request<T = unknown>(client: ClientProxy, pattern: unknown, data: unknown, ms = 5_000, what?: string): Promise<T> {
+    return request<T>(client, pattern, data, this.ms(ms), what);
+  }
+  collect<T>(source: Observable<T>, ms: number, what: string): Promise<T[]> {
+    return collect(source, this.ms(ms), what);
+  }
+  errorOf(source: Observable<unknown>, ms: number, what: string): Promise<any> {
+    return errorOf(source, this.ms(ms), what);
+  }
+  until(predicate: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
+    return until(predicate, this.ms(ms), what);
+  }
+  sent(emit$: Observable<unknown>, what = 'emit'): Promise<unknown> {
+    return sent(emit$, what, this.ms(5_000));
+  }
 
   /** The string pattern `${ns}.name`; `name` must be one the scenario declares. */
   p(name: string): string {
@@ -261,6 +285,9 @@ export class RequestError extends Error {
     super(message);
   }
 }
+
+/** Waits until the emit is handed to the transport (emit is hot; its Observable completes once sent). */
+export const sent = (emit$: Observable<unknown>, what = 'emit', ms = 5_000) => withTimeout(lastValueFrom(emit$, { defaultValue: undefined }), ms, what);
 
 /** `send` bounded by `ms`: resolves with the last value once the reply completes; says what arrived otherwise. */
 export function request<T = unknown>(client: ClientProxy, pattern: unknown, data: unknown, ms = 5_000, what = `reply to ${show(pattern)}`): Promise<T> {

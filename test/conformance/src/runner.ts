@@ -27,12 +27,26 @@ const CLEANUP_MS = 15_000;
  */
 export const RULES = [
   'A scenario needing a capability the transport does not claim is n/a, with the reason: never run, never passed.',
-  'Each scenario runs in a namespace of its own with fresh servers and clients, and every wait is bounded (20 s per scenario unless the scenario or descriptor says otherwise): a hung transport fails its scenario, not the run.',
+  'Each scenario runs in a namespace of its own with fresh servers and clients, and every wait is bounded: 20 s per scenario (or the scenario’s own limit), times the row’s time scale (its descriptor’s timeoutMs over 20 s, at least 1), which also stretches the waits inside the scenario. A hung transport fails its scenario, not the run.',
   'An unhandled rejection or uncaught exception raised while a scenario runs fails it, whatever the transport.',
   'The suite closes clients first, then servers, and waits for nothing transport-specific before a close. An unhandled error raised while a close() runs is a leak of that close(): listed with the scenario and marked `*` in the matrix; it fails the scenario only with --fail-on-leaks.',
   'A close() that throws or does not finish within 5 s fails the scenario, naming the client or server; so does an error from the descriptor’s cleanup().',
   'A backend that cannot be reached is skipped with the reason, and fails under CI=true where the machine offers it; a missing client library or optional package skips the row or scenario with the install line.',
 ];
+
+/**
+ * How much slower than the default this row's backend is allowed to be: its `timeoutMs` (or the
+ * run's) over the 20 s default, at least 1. Every time limit of its scenarios — the scenario's own
+ * and the waits inside it — is multiplied by it.
+ */
+export function timeScale(t: TransportDescriptor, opts: RunOptions = {}): number {
+  return Math.max(1, (opts.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS) / DEFAULT_TIMEOUT_MS);
+}
+
+/** The time limit of one scenario on one row. */
+export function scenarioLimit(t: TransportDescriptor, scenario: Scenario, opts: RunOptions = {}): number {
+  return Math.round((scenario.timeoutMs ?? DEFAULT_TIMEOUT_MS) * timeScale(t, opts));
+}
 
 /** Why a scenario does not apply to a transport, or undefined when it does. */
 export function notApplicableReason(t: TransportDescriptor, scenario: Scenario): string | undefined {
@@ -54,6 +68,7 @@ export function unavailableOutcome(t: TransportDescriptor, env: NodeJS.ProcessEn
 }
 
 export interface RunOptions {
+  /** Overrides every descriptor's `timeoutMs` (see timeScale). */
   timeoutMs?: number;
   /** Leaks (unhandled errors raised while a close() runs) fail the scenario. */
   failOnLeaks?: boolean;
@@ -101,8 +116,8 @@ export async function runScenario(t: TransportDescriptor, scenario: Scenario, av
       events: (scenario.patterns.events ?? []).map((n) => namespaced(ns, n)),
     },
   };
-  const rig = new Rig(t, env, scenario.patterns);
-  const limit = scenario.timeoutMs ?? opts.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const rig = new Rig(t, env, scenario.patterns, timeScale(t, opts));
+  const limit = scenarioLimit(t, scenario, opts);
   const logs = new NestLogCapture();
   let error: string | null = null;
   const stray: string[] = [];

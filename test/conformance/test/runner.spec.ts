@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Observable } from 'rxjs';
 import type { HandlerKind, RunEnv } from '../src/descriptor.js';
 import { request } from '../src/rig.js';
-import { missingRequirement, notApplicableReason, runScenario, runTransport, unavailableOutcome } from '../src/runner.js';
+import { missingRequirement, notApplicableReason, runScenario, runTransport, scenarioLimit, timeScale, unavailableOutcome } from '../src/runner.js';
 import type { Scenario } from '../src/scenario.js';
 import { scenarios } from '../src/scenarios/index.js';
 import {
@@ -126,6 +126,19 @@ describe('runner', () => {
       ),
     ).toMatchObject({ outcome: 'fail' });
     expect(unavailableOutcome(fake({ requiredInCi: () => false }))).toBe('skipped');
+  });
+
+  it("a slow backend's timeoutMs stretches every bound of its scenarios, the waits inside them included", async () => {
+    const slow = fake({ timeoutMs: 30_000 });
+    expect([timeScale(fake()), timeScale(slow), timeScale(fake({ timeoutMs: 5_000 }))]).toEqual([1, 1.5, 1]);
+    expect([scenarioLimit(slow, byId('rr.basic')), scenarioLimit(slow, byId('rr.concurrent'))]).toEqual([30_000, 45_000]);
+    let waits: number[] = [];
+    await runScenario(
+      slow,
+      scenario(async (rig) => void (waits = [rig.ms(10_000), rig.scale])),
+      up,
+    );
+    expect(waits).toEqual([15_000, 1.5]);
   });
 
   it('a hung scenario fails with a timeout instead of hanging the run', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { ValidationPipe, type Type } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import type { Scenario } from '../scenario.js';
-import { errorOf, onMessage, request } from '../rig.js';
+import { onMessage } from '../rig.js';
 import { errorText } from '../util.js';
 
 /** What users do to send validation errors over a transport: an RpcException from the pipe. */
@@ -48,7 +48,7 @@ export const context: Scenario[] = [
           }
         }),
       ]);
-      assert.equal(await request(await rig.client(), pattern, 1), 'ok');
+      assert.equal(await rig.request(await rig.client(), pattern, 1), 'ok');
     },
   },
   {
@@ -64,7 +64,7 @@ export const context: Scenario[] = [
       const headers = { 'x-trace-id': `trace-${rig.env.ns}`, 'x-tenant': 'acme' };
       await rig.server([onMessage(rig.p('headers'), (_: unknown, ctx: unknown) => read(ctx) ?? null)]);
       const client = await rig.client();
-      const got = (await request(client, rig.p('headers'), send(client, { hello: 1 }, headers))) as Record<string, string>;
+      const got = (await rig.request(client, rig.p('headers'), send(client, { hello: 1 }, headers))) as Record<string, string>;
       assert.ok(got, 'the handler saw metadata');
       for (const [key, value] of Object.entries(headers)) assert.equal(got[key], value, `header ${key}`);
     },
@@ -87,8 +87,8 @@ export const context: Scenario[] = [
         }),
       ]);
       const client = await rig.client();
-      assert.equal(await request(client, rig.p('sum'), { label: 'total', numbers: [1, 2] }, 5_000, 'the valid request'), 'total=3');
-      const err = await errorOf(client.send(rig.p('sum'), { label: 5, numbers: ['x'] }), 5_000, 'the invalid request');
+      assert.equal(await rig.request(client, rig.p('sum'), { label: 'total', numbers: [1, 2] }, 5_000, 'the valid request'), 'total=3');
+      const err = await rig.errorOf(client.send(rig.p('sum'), { label: 5, numbers: ['x'] }), 5_000, 'the invalid request');
       assert.deepEqual(err, { status: 'error', message: 'Validation failed', fields: ['label', 'numbers'] });
     },
   },

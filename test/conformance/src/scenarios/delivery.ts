@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Scenario } from '../scenario.js';
-import { onEvent, onMessage, request } from '../rig.js';
-import { until } from '../util.js';
-import { sent } from './events.js';
+import { onEvent, onMessage } from '../rig.js';
 
 /** Deterministic pseudo-random failures (mulberry32), so a failing run can be replayed. */
 function prng(seed: number) {
@@ -32,8 +30,8 @@ export const delivery: Scenario[] = [
           if (n === 1) throw new Error('first attempt fails');
         }),
       ]);
-      await sent((await rig.client()).emit(rig.p('job'), { id: 'a' }));
-      await until(
+      await rig.sent((await rig.client()).emit(rig.p('job'), { id: 'a' }));
+      await rig.until(
         () => (attempts.get('a') ?? 0) >= 2,
         20_000,
         () => `redelivered after a failure (attempts: ${attempts.get('a') ?? 0})`,
@@ -53,13 +51,13 @@ export const delivery: Scenario[] = [
       // A server has run once (declaring its queue/subscription, as in production), then it goes away.
       const first = await rig.server([onMessage(rig.p('ping'), () => 'pong')]);
       const client = await rig.client();
-      assert.equal(await request(client, rig.p('ping'), 1, 5_000, 'the first server’s reply (ping)'), 'pong');
+      assert.equal(await rig.request(client, rig.p('ping'), 1, 5_000, 'the first server’s reply (ping)'), 'pong');
       await rig.closeServer(first);
       const count = 20;
-      for (let i = 0; i < count; i++) await sent(client.emit(rig.p('stored'), i));
+      for (let i = 0; i < count; i++) await rig.sent(client.emit(rig.p('stored'), i));
       const got: number[] = [];
       await rig.server([onEvent(rig.p('stored'), (n: number) => void got.push(n))]);
-      await until(
+      await rig.until(
         () => got.length >= count,
         15_000,
         () => `stored events handled (got ${got.length})`,
@@ -93,8 +91,8 @@ export const delivery: Scenario[] = [
         }),
       ]);
       const client = await rig.client();
-      for (let i = 0; i < count; i++) await sent(client.emit(rig.p('job'), i));
-      await until(
+      for (let i = 0; i < count; i++) await rig.sent(client.emit(rig.p('job'), i));
+      await rig.until(
         () => handled.size >= count,
         45_000,
         () => `every event handled (${handled.size}/${count}, ${failures} failures)`,

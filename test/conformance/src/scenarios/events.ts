@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
-import { lastValueFrom, type Observable } from 'rxjs';
 import type { Scenario } from '../scenario.js';
 import { onEvent } from '../rig.js';
-import { show, until, withTimeout } from '../util.js';
-
-/** Waits until the emit is handed to the transport (emit is hot; its Observable completes once sent). */
-export const sent = (emit$: Observable<unknown>, what = 'emit') => withTimeout(lastValueFrom(emit$, { defaultValue: undefined }), 5_000, what);
+import { show, withTimeout } from '../util.js';
 
 /** `values` for a failure message: how many, and the first few. */
 export const arrived = (values: unknown[]) => (values.length ? `${values.length} arrived: ${show(values.slice(0, 10), 200)}` : 'nothing arrived');
@@ -21,8 +17,8 @@ export const events: Scenario[] = [
     async run(rig) {
       const got: unknown[] = [];
       await rig.server([onEvent(rig.p('created'), (d: unknown) => void got.push(d))]);
-      await sent((await rig.client()).emit(rig.p('created'), { id: 1, name: 'ünï' }));
-      await until(
+      await rig.sent((await rig.client()).emit(rig.p('created'), { id: 1, name: 'ünï' }));
+      await rig.until(
         () => got.length >= 1,
         5_000,
         () => `event handled (${arrived(got)})`,
@@ -43,8 +39,8 @@ export const events: Scenario[] = [
         onEvent(rig.p('created'), (d: number) => void got.push(`a${d}`)),
         onEvent(rig.p('created'), async (d: number) => void got.push(`b${d}`)),
       ]);
-      await sent((await rig.client()).emit(rig.p('created'), 7));
-      await until(
+      await rig.sent((await rig.client()).emit(rig.p('created'), 7));
+      await rig.until(
         () => got.length >= 2,
         5_000,
         () => `both handlers ran (${arrived(got)})`,
@@ -63,9 +59,9 @@ export const events: Scenario[] = [
       const got: unknown[] = [];
       await rig.server([onEvent(rig.p('known'), (d: unknown) => void got.push(d))]);
       const client = await rig.client();
-      await sent(client.emit(rig.p('unknown'), 1), 'emit to a pattern without handler');
-      await sent(client.emit(rig.p('known'), 2));
-      await until(
+      await rig.sent(client.emit(rig.p('unknown'), 1), 'emit to a pattern without handler');
+      await rig.sent(client.emit(rig.p('known'), 2));
+      await rig.until(
         () => got.length >= 1,
         5_000,
         () => `next event handled (${arrived(got)})`,
@@ -92,10 +88,10 @@ export const events: Scenario[] = [
         onEvent(rig.p('ok'), (d: unknown) => void got.push(d)),
       ]);
       const client = await rig.client();
-      await sent(client.emit(rig.p('sync'), 1));
-      await sent(client.emit(rig.p('async'), 2));
-      await sent(client.emit(rig.p('ok'), 3));
-      await until(
+      await rig.sent(client.emit(rig.p('sync'), 1));
+      await rig.sent(client.emit(rig.p('async'), 2));
+      await rig.sent(client.emit(rig.p('ok'), 3));
+      await rig.until(
         () => got.length >= 1,
         5_000,
         () => `event after failures handled (${arrived(got)})`,
@@ -115,9 +111,9 @@ export const events: Scenario[] = [
       const count = 300;
       await rig.server([onEvent(rig.p('seq'), (n: number) => void got.push(n))]);
       const client = await rig.client();
-      await withTimeout(client.connect(), 5_000, 'client connect');
-      await Promise.all(Array.from({ length: count }, (_, i) => sent(client.emit(rig.p('seq'), i))));
-      await until(
+      await withTimeout(client.connect(), rig.ms(5_000), 'client connect');
+      await Promise.all(Array.from({ length: count }, (_, i) => rig.sent(client.emit(rig.p('seq'), i))));
+      await rig.until(
         () => got.length >= count,
         10_000,
         () => `${count} events handled (got ${got.length})`,
@@ -138,8 +134,8 @@ export const events: Scenario[] = [
       for (const seen of byServer) await rig.server([onEvent(rig.p('job'), (n: number) => void seen.push(n))]);
       const client = await rig.client();
       const count = 100;
-      await Promise.all(Array.from({ length: count }, (_, i) => sent(client.emit(rig.p('job'), i))));
-      await until(
+      await Promise.all(Array.from({ length: count }, (_, i) => rig.sent(client.emit(rig.p('job'), i))));
+      await rig.until(
         () => byServer[0].length + byServer[1].length >= count,
         10_000,
         () => `all events handled (${byServer[0].length} + ${byServer[1].length} of ${count})`,
@@ -166,8 +162,8 @@ export const events: Scenario[] = [
       for (const seen of byServer) await rig.server([onEvent(rig.p('news'), (n: number) => void seen.push(n))]);
       const client = await rig.client();
       const count = 20;
-      for (let i = 0; i < count; i++) await sent(client.emit(rig.p('news'), i));
-      await until(
+      for (let i = 0; i < count; i++) await rig.sent(client.emit(rig.p('news'), i));
+      await rig.until(
         () => byServer.every((s) => s.length >= count),
         10_000,
         () => `every server got every event (${byServer[0].length} and ${byServer[1].length} of ${count})`,

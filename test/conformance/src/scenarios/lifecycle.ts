@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { Observable } from 'rxjs';
 import { timeout } from 'rxjs';
 import type { Scenario } from '../scenario.js';
-import { errorOf, onMessage, request, type Rig } from '../rig.js';
-import { TimeoutError, delay, errorText, until, withTimeout } from '../util.js';
+import { onMessage, type Rig } from '../rig.js';
+import { TimeoutError, delay, errorText, withTimeout } from '../util.js';
 
 const sum = (nums: number[]) => nums.reduce((a, b) => a + b, 0);
 
@@ -22,7 +22,7 @@ async function expectLast(rig: Rig, seen: string[], expected: string | null | un
     return;
   }
   const want = expected ?? 'disconnected';
-  await until(
+  await rig.until(
     () => seen.at(-1) === want,
     2_000,
     () => `${who} status ${want} after close (saw ${seen})`,
@@ -59,13 +59,13 @@ export const lifecycle: Scenario[] = [
       await rig.listen(app);
       const client = await rig.client();
       const clientSeen = record(client.status);
-      await request(client, rig.p('sum'), [1]);
-      await until(
+      await rig.request(client, rig.p('sum'), [1]);
+      await rig.until(
         () => serverSeen.includes('connected'),
         2_000,
         () => `server status connected (saw ${serverSeen})`,
       );
-      await until(
+      await rig.until(
         () => clientSeen.includes('connected'),
         2_000,
         () => `client status connected (saw ${clientSeen})`,
@@ -92,13 +92,13 @@ export const lifecycle: Scenario[] = [
       const client = await rig.client();
       const app = await rig.createServer([onMessage(rig.p('sum'), sum)]);
       if (behaviour === 'queues') {
-        const early = request(client, rig.p('sum'), [2, 3], 15_000, 'the request sent before the server listened');
+        const early = rig.request(client, rig.p('sum'), [2, 3], 15_000, 'the request sent before the server listened');
         await delay(200); // let the request reach the broker before anyone consumes
         await rig.listen(app);
         assert.equal(await early, rig.wire(5), 'queued request answered once the server is up');
         return;
       }
-      const err = await errorOf(
+      const err = await rig.errorOf(
         client.send(rig.p('sum'), [2, 3]).pipe(timeout(behaviour === 'drops' ? 1_000 : 5_000)),
         10_000,
         'the request sent before the server listened',
@@ -106,7 +106,7 @@ export const lifecycle: Scenario[] = [
       if (behaviour === 'drops') assert.equal(err?.name, 'TimeoutError', `dropped, so only the client's timeout ends it (got ${errorText(err)})`);
       else assert.notEqual(err?.name, 'TimeoutError', 'fails fast with an error, not by timing out');
       await rig.listen(app);
-      assert.equal(await eventually(() => request(client, rig.p('sum'), [2, 3], 1_000), 10_000, 'request after listen'), rig.wire(5));
+      assert.equal(await eventually(() => rig.request(client, rig.p('sum'), [2, 3], 1_000), rig.ms(10_000), 'request after listen'), rig.wire(5));
     },
   },
   {
@@ -119,9 +119,9 @@ export const lifecycle: Scenario[] = [
     async run(rig) {
       await rig.server([onMessage(rig.p('sum'), sum)]);
       const client = await rig.client();
-      assert.equal(await request(client, rig.p('sum'), [1, 2]), rig.wire(3));
-      await withTimeout(Promise.resolve(client.close()), 5_000, 'client.close()');
-      assert.equal(await request(client, rig.p('sum'), [3, 4], 5_000, 'the request after close()'), rig.wire(7), 'the closed client connects again');
+      assert.equal(await rig.request(client, rig.p('sum'), [1, 2]), rig.wire(3));
+      await withTimeout(Promise.resolve(client.close()), rig.ms(5_000), 'client.close()');
+      assert.equal(await rig.request(client, rig.p('sum'), [3, 4], 5_000, 'the request after close()'), rig.wire(7), 'the closed client connects again');
     },
   },
   {
@@ -135,10 +135,10 @@ export const lifecycle: Scenario[] = [
     async run(rig) {
       const first = await rig.server([onMessage(rig.p('sum'), sum)]);
       const client = await rig.client();
-      assert.equal(await request(client, rig.p('sum'), [1, 1]), rig.wire(2));
+      assert.equal(await rig.request(client, rig.p('sum'), [1, 1]), rig.wire(2));
       await rig.closeServer(first);
       await rig.server([onMessage(rig.p('sum'), (n: number[]) => sum(n) * 10)]);
-      assert.equal(await eventually(() => request(client, rig.p('sum'), [1, 1], 1_000), 15_000, 'request after restart'), rig.wire(20));
+      assert.equal(await eventually(() => rig.request(client, rig.p('sum'), [1, 1], 1_000), rig.ms(15_000), 'request after restart'), rig.wire(20));
     },
   },
   {
@@ -158,8 +158,8 @@ export const lifecycle: Scenario[] = [
         }),
       ]);
       const client = await rig.client();
-      const replies = [1, 2, 3, 4, 5].map((n) => request(client, rig.p('slow'), n, 10_000, `the reply to slow ← ${n} (in flight when the server closed)`));
-      await until(
+      const replies = [1, 2, 3, 4, 5].map((n) => rig.request(client, rig.p('slow'), n, 10_000, `the reply to slow ← ${n} (in flight when the server closed)`));
+      await rig.until(
         () => started === 5,
         5_000,
         () => `all handlers started (${started} of 5)`,
@@ -183,7 +183,7 @@ export const lifecycle: Scenario[] = [
     timeoutMs: 30_000,
     async run(rig) {
       const client = rig.track(rig.transport.unreachableClient!(rig.env));
-      const err = await errorOf(client.send(rig.p('sum'), [1]), 15_000, 'request to an unreachable backend');
+      const err = await rig.errorOf(client.send(rig.p('sum'), [1]), 15_000, 'request to an unreachable backend');
       assert.ok(errorText(err).length > 0, 'the error says something');
     },
   },

@@ -3,8 +3,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { RpcException } from '@nestjs/microservices';
 import { EMPTY, interval, map, take, timeout } from 'rxjs';
 import type { Scenario } from '../scenario.js';
-import { collect, errorOf, onMessage, request } from '../rig.js';
-import { deferred, delay, errorText, show, until, withTimeout } from '../util.js';
+import { onMessage } from '../rig.js';
+import { deferred, delay, errorText, show, withTimeout } from '../util.js';
 
 const sum = (nums: number[]) => nums.reduce((a, b) => a + b, 0);
 export const NO_HANDLER = /no matching message handler/i;
@@ -20,7 +20,7 @@ export const requestResponse: Scenario[] = [
     asserts: 'the reply is `6` (after `wire`)',
     async run(rig) {
       await rig.server([onMessage(rig.p('sum'), sum)]);
-      assert.equal(await request(await rig.client(), rig.p('sum'), [1, 2, 3]), rig.wire(6));
+      assert.equal(await rig.request(await rig.client(), rig.p('sum'), [1, 2, 3]), rig.wire(6));
     },
   },
   {
@@ -33,8 +33,8 @@ export const requestResponse: Scenario[] = [
     async run(rig) {
       await rig.server([onMessage(rig.pattern({ cmd: 'sum' }), sum)]);
       const client = await rig.client();
-      assert.equal(await request(client, { cmd: 'sum', ns: rig.env.ns }, [1, 2]), rig.wire(3), 'keys in another order than the handler’s');
-      assert.equal(await request(client, { ns: rig.env.ns, cmd: 'sum' }, [3, 4]), rig.wire(7), 'keys in the handler’s order');
+      assert.equal(await rig.request(client, { cmd: 'sum', ns: rig.env.ns }, [1, 2]), rig.wire(3), 'keys in another order than the handler’s');
+      assert.equal(await rig.request(client, { ns: rig.env.ns, cmd: 'sum' }, [3, 4]), rig.wire(7), 'keys in the handler’s order');
     },
   },
   {
@@ -46,7 +46,7 @@ export const requestResponse: Scenario[] = [
     asserts: 'the reply is `9`',
     async run(rig) {
       await rig.server([onMessage(rig.p('sum'), async (nums: number[]) => (await delay(10), sum(nums)))]);
-      assert.equal(await request(await rig.client(), rig.p('sum'), [4, 5]), rig.wire(9));
+      assert.equal(await rig.request(await rig.client(), rig.p('sum'), [4, 5]), rig.wire(9));
     },
   },
   {
@@ -60,9 +60,9 @@ export const requestResponse: Scenario[] = [
     async run(rig) {
       await rig.server([onMessage(rig.p('double'), async (n: number) => (await delay(n % 7), n * 2))]);
       const client = await rig.client();
-      assert.equal(await request(client, rig.p('double'), 0, 5_000, 'the warm-up request (double ← 0)'), rig.wire(0), 'warm-up reply');
+      assert.equal(await rig.request(client, rig.p('double'), 0, 5_000, 'the warm-up request (double ← 0)'), rig.wire(0), 'warm-up reply');
       const ids = Array.from({ length: 500 }, (_, i) => i + 1);
-      const answers = await Promise.allSettled(ids.map((i) => request(client, rig.p('double'), i, 20_000)));
+      const answers = await Promise.allSettled(ids.map((i) => rig.request(client, rig.p('double'), i, 20_000)));
       const wrong = ids
         .map((i, k) => ({ i, answer: answers[k] }))
         .filter(({ i, answer }) => answer.status === 'rejected' || !isDeepStrictEqual(answer.value, rig.wire(i * 2)));
@@ -95,7 +95,7 @@ export const requestResponse: Scenario[] = [
           ),
         ),
       ]);
-      const values = await collect((await rig.client()).send(rig.p('count'), 20), 5_000, 'streamed reply');
+      const values = await rig.collect((await rig.client()).send(rig.p('count'), 20), 5_000, 'streamed reply');
       assert.deepEqual(
         values,
         Array.from({ length: 20 }, (_, i) => rig.wire(i + 1)),
@@ -111,7 +111,7 @@ export const requestResponse: Scenario[] = [
     asserts: 'the client’s Observable completes without any value',
     async run(rig) {
       await rig.server([onMessage(rig.p('none'), () => EMPTY)]);
-      assert.deepEqual(await collect((await rig.client()).send(rig.p('none'), 1), 5_000, 'empty reply'), []);
+      assert.deepEqual(await rig.collect((await rig.client()).send(rig.p('none'), 1), 5_000, 'empty reply'), []);
     },
   },
   {
@@ -140,7 +140,7 @@ export const requestResponse: Scenario[] = [
       ];
       for (const [i, sample] of samples.entries()) {
         const name = `sample ${i + 1} of ${samples.length} (${show(sample, 40)})`;
-        assert.deepEqual(await request(client, rig.p('echo'), sample, 5_000, `the echo of ${name}`), rig.wire(sample), `round-trip of ${name}`);
+        assert.deepEqual(await rig.request(client, rig.p('echo'), sample, 5_000, `the echo of ${name}`), rig.wire(sample), `round-trip of ${name}`);
       }
     },
   },
@@ -156,7 +156,7 @@ export const requestResponse: Scenario[] = [
       const size = rig.transport.payload?.large ?? 1024 * 1024;
       await rig.server([onMessage(rig.p('length'), (s: string) => ({ length: s.length, tail: s.slice(-8) }))]);
       const body = `${'x'.repeat(size - 8)}12345678`;
-      assert.deepEqual(await request(await rig.client(), rig.p('length'), body, 20_000, `the reply to a ${size}-byte request`), {
+      assert.deepEqual(await rig.request(await rig.client(), rig.p('length'), body, 20_000, `the reply to a ${size}-byte request`), {
         length: size,
         tail: '12345678',
       });
@@ -175,9 +175,9 @@ export const requestResponse: Scenario[] = [
       const { tooLarge, tooLargeError } = rig.transport.payload!;
       await rig.server([onMessage(rig.p('length'), (s: string) => s.length), onMessage(rig.p('sum'), sum)]);
       const client = await rig.client();
-      const err = await errorOf(client.send(rig.p('length'), 'x'.repeat(tooLarge!)), 10_000, `the ${tooLarge}-byte request`);
+      const err = await rig.errorOf(client.send(rig.p('length'), 'x'.repeat(tooLarge!)), 10_000, `the ${tooLarge}-byte request`);
       if (tooLargeError) assert.match(errorText(err), tooLargeError);
-      assert.equal(await request(await rig.client(), rig.p('sum'), [1, 1], 5_000, 'a request after the oversized one'), rig.wire(2), 'server serves on');
+      assert.equal(await rig.request(await rig.client(), rig.p('sum'), [1, 1], 5_000, 'a request after the oversized one'), rig.wire(2), 'server serves on');
     },
   },
   {
@@ -193,13 +193,13 @@ export const requestResponse: Scenario[] = [
       const client = await rig.client();
       const expected = rig.transport.noHandler ?? { behaviour: 'error', message: NO_HANDLER };
       if (expected.behaviour === 'unanswered') {
-        const err = await errorOf(client.send(rig.p('missing'), 1).pipe(timeout(1_000)), 5_000, 'the request without handler');
+        const err = await rig.errorOf(client.send(rig.p('missing'), 1).pipe(timeout(1_000)), 5_000, 'the request without handler');
         assert.equal(err?.name, 'TimeoutError', `unanswered, so the client's timeout ends it (got ${errorText(err)})`);
       } else {
-        const err = await errorOf(client.send(rig.p('missing'), 1), 5_000, 'the request without handler');
+        const err = await rig.errorOf(client.send(rig.p('missing'), 1), 5_000, 'the request without handler');
         assert.match(errorText(err), expected.message);
       }
-      assert.equal(await request(client, rig.p('sum'), [2, 2], 5_000, 'a request after the one without handler'), rig.wire(4), 'server serves on');
+      assert.equal(await rig.request(client, rig.p('sum'), [2, 2], 5_000, 'a request after the one without handler'), rig.wire(4), 'server serves on');
     },
   },
   {
@@ -216,7 +216,7 @@ export const requestResponse: Scenario[] = [
           throw new RpcException(error);
         }),
       ]);
-      assert.deepEqual(await errorOf((await rig.client()).send(rig.p('refuse'), 1), 5_000, 'the refused request'), error);
+      assert.deepEqual(await rig.errorOf((await rig.client()).send(rig.p('refuse'), 1), 5_000, 'the refused request'), error);
     },
   },
   {
@@ -232,7 +232,7 @@ export const requestResponse: Scenario[] = [
           throw new Error('secret-detail-42');
         }),
       ]);
-      const err = await errorOf((await rig.client()).send(rig.p('crash'), 1), 5_000, 'the crashing request');
+      const err = await rig.errorOf((await rig.client()).send(rig.p('crash'), 1), 5_000, 'the crashing request');
       assert.deepEqual(err, INTERNAL_ERROR);
       assert.doesNotMatch(JSON.stringify(err), /secret-detail-42|\bat \S+:\d+/);
     },
@@ -249,9 +249,9 @@ export const requestResponse: Scenario[] = [
       await rig.server([onMessage(rig.p('slow'), () => gate.promise.then(() => 'late')), onMessage(rig.p('sum'), sum)]);
       const client = await rig.client();
       try {
-        const err = await errorOf(client.send(rig.p('slow'), 1).pipe(timeout(300)), 5_000, 'the slow request');
+        const err = await rig.errorOf(client.send(rig.p('slow'), 1).pipe(timeout(300)), 5_000, 'the slow request');
         assert.equal(err?.name, 'TimeoutError');
-        assert.equal(await request(client, rig.p('sum'), [5, 5], 5_000, 'a request after the timed-out one'), rig.wire(10), 'server serves on');
+        assert.equal(await rig.request(client, rig.p('sum'), [5, 5], 5_000, 'a request after the timed-out one'), rig.wire(10), 'server serves on');
       } finally {
         gate.resolve();
       }
@@ -279,7 +279,7 @@ export const requestResponse: Scenario[] = [
         onMessage(rig.p('echo'), (x: unknown) => x),
       ]);
       const client = await rig.client();
-      await request(client, rig.p('echo'), 'warm', 5_000, 'the warm-up request (echo ← "warm")');
+      await rig.request(client, rig.p('echo'), 'warm', 5_000, 'the warm-up request (echo ← "warm")');
       const seen: string[] = [];
       const sub = client.send(rig.p('slow'), 1).subscribe({
         next: (v) => seen.push(`next ${show(v)}`),
@@ -287,7 +287,7 @@ export const requestResponse: Scenario[] = [
         complete: () => seen.push('complete'),
       });
       try {
-        await withTimeout(started.promise, 5_000, 'the slow handler started');
+        await withTimeout(started.promise, rig.ms(5_000), 'the slow handler started');
         sub.unsubscribe();
         const pending = (client as any).routingMap;
         if (pending instanceof Map) assert.equal(pending.size, 0, 'routing entry removed on unsubscribe');
@@ -295,8 +295,8 @@ export const requestResponse: Scenario[] = [
         gate.resolve();
       }
       // The late reply is on its way now; a later request on the same client gets its own answer.
-      for (let i = 0; i < 3; i++) assert.equal(await request(client, rig.p('echo'), `after-${i}`), rig.wire(`after-${i}`));
-      await until(() => finished === 1, 2_000, 'slow handler finished');
+      for (let i = 0; i < 3; i++) assert.equal(await rig.request(client, rig.p('echo'), `after-${i}`), rig.wire(`after-${i}`));
+      await rig.until(() => finished === 1, 2_000, 'slow handler finished');
       assert.deepEqual(seen, [], 'the unsubscribed caller saw nothing');
     },
   },

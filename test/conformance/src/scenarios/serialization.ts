@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Deserializer, Serializer } from '@nestjs/microservices';
 import type { CodecOverrides } from '../descriptor.js';
 import type { Scenario } from '../scenario.js';
-import { onMessage, request, serverInstance } from '../rig.js';
+import { onMessage, serverInstance } from '../rig.js';
 
 type Codec = { serializer: Serializer; deserializer: Deserializer };
 
@@ -96,7 +96,7 @@ export const serialization: Scenario[] = [
       const clientCodec = envelope('data', counts, serializes);
       const client = await rig.client({ codecs: clientCodec.codecs });
       clientCodec.bind(client, 'the client');
-      assert.deepEqual(await request(client, rig.p('echo'), { n: 1 }), { echoed: { n: 1 } });
+      assert.deepEqual(await rig.request(client, rig.p('echo'), { n: 1 }), { echoed: { n: 1 } });
       assert.deepEqual(seen, [{ n: 1 }], 'the handler saw the unwrapped payload');
       for (const step of ['serialize data', 'deserialize data', 'serialize response', 'deserialize response'])
         assert.ok(counts[step] >= 1, `${step} ran through the custom codec (${JSON.stringify(counts)})`);
