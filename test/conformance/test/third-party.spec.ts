@@ -131,6 +131,24 @@ describeIfRegistry('from the packed tarballs, outside the workspace: README "Tes
     expect(nest).toBe(11);
   }, 900_000);
 
+  it('the jest adapter in an ESM spec too, with a built-in descriptor imported from the package', async () => {
+    mkdirSync(join(project, 'esm'));
+    writeFileSync(
+      join(project, 'esm', 'tcp.spec.mjs'),
+      [
+        "import { scenarios } from '@nest-transports/conformance';",
+        "import { describeConformance } from '@nest-transports/conformance/jest';",
+        "import { tcp } from '@nest-transports/conformance/descriptors/tcp';",
+        '',
+        "await describeConformance(tcp, { scenarios: scenarios.filter((s) => s.id.startsWith('rr.')) });",
+        '',
+      ].join('\n'),
+    );
+    const run = await step('jest, ESM spec', "NODE_OPTIONS=--experimental-vm-modules npx jest --testMatch '<rootDir>/esm/*.spec.mjs'");
+    ok(run);
+    expect(run.output).toMatch(/Tests:\s+1 skipped, 13 passed, 14 total/);
+  }, 300_000);
+
   it('with nothing optional installed: --help works, a built-in row without its library is skipped with the install line', async () => {
     const help = await step('npx nest-conformance --help', 'npx nest-conformance --help');
     ok(help);
