@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,18 +37,22 @@ function looksLikeDescriptor(value: unknown): boolean {
  */
 export async function loadDescriptorFile(path: string): Promise<TransportDescriptor[]> {
   const file = resolvePath(path);
+  if (!existsSync(file)) throw new DescriptorError(`${path}: no such file`);
   if (TS.test(file)) registerTypeScript(path);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(file).href);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(file)) throw new DescriptorError(`${path}: no such file`);
     if (err instanceof SyntaxError && /\.js$/.test(file) && /import|export/.test(err.message))
       throw new DescriptorError(
         `${path}: ${err.message} — a .js file is CommonJS unless the nearest package.json says "type": "module": name the file .mjs, or write it with require()/module.exports, or use .cjs`,
       );
-    throw err;
+    if (err instanceof DescriptorError) throw err;
+    const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String((err as Error)?.message))?.[1];
+    throw new DescriptorError(
+      `${path} could not be loaded: ${(err as Error)?.message ?? err}${missing && !missing.startsWith('.') && !missing.startsWith('/') ? ` (${installLine([missing.split('/').slice(0, missing.startsWith('@') ? 2 : 1).join('/')])})` : ''}`,
+      { cause: err },
+    );
   }
   // A CommonJS module's `module.exports` is the default export; its named exports may be copied beside it.
   const candidates = looksLikeDescriptor(mod.default) ? [mod.default] : Object.values(mod).filter(looksLikeDescriptor);

@@ -52,6 +52,15 @@ describe('nest-conformance (the built CLI)', () => {
     expect(output).toMatch(/a \.js file is CommonJS unless the nearest package\.json says "type": "module": name the file \.mjs/);
   });
 
+  it('a descriptor that cannot load (a package it needs is missing): what and how to install it, exit 2', async () => {
+    const project = join(out, 'missing-package');
+    mkdirSync(project);
+    writeFileSync(join(project, 'my.conformance.mjs'), "import 'no-such-transport-package';\nexport default {};\n");
+    const { code, output } = await cli(join(project, 'my.conformance.mjs'));
+    expect(code).toBe(2);
+    expect(output).toMatch(/my\.conformance\.mjs could not be loaded: Cannot find package 'no-such-transport-package'.*\(npm install --save-dev no-such-transport-package\)/);
+  });
+
   it('an invalid descriptor: every problem listed, exit 2, nothing run', async () => {
     const { code, output } = await cli(fixture('invalid.mjs'), `--out=${join(out, 'invalid')}`);
     expect(code).toBe(2);
