@@ -50,7 +50,16 @@ export async function loadDescriptorFile(path: string): Promise<TransportDescrip
     if (err instanceof DescriptorError) throw err;
     const missing = /Cannot find (?:package|module) '([^']+)'/.exec(String((err as Error)?.message))?.[1];
     throw new DescriptorError(
-      `${path} could not be loaded: ${(err as Error)?.message ?? err}${missing && !missing.startsWith('.') && !missing.startsWith('/') ? ` (${installLine([missing.split('/').slice(0, missing.startsWith('@') ? 2 : 1).join('/')])})` : ''}`,
+      `${path} could not be loaded: ${(err as Error)?.message ?? err}${
+        missing && !missing.startsWith('.') && !missing.startsWith('/')
+          ? ` (${installLine([
+              missing
+                .split('/')
+                .slice(0, missing.startsWith('@') ? 2 : 1)
+                .join('/'),
+            ])})`
+          : ''
+      }`,
       { cause: err },
     );
   }

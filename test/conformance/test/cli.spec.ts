@@ -58,7 +58,9 @@ describe('nest-conformance (the built CLI)', () => {
     writeFileSync(join(project, 'my.conformance.mjs'), "import 'no-such-transport-package';\nexport default {};\n");
     const { code, output } = await cli(join(project, 'my.conformance.mjs'));
     expect(code).toBe(2);
-    expect(output).toMatch(/my\.conformance\.mjs could not be loaded: Cannot find package 'no-such-transport-package'.*\(npm install --save-dev no-such-transport-package\)/);
+    expect(output).toMatch(
+      /my\.conformance\.mjs could not be loaded: Cannot find package 'no-such-transport-package'.*\(npm install --save-dev no-such-transport-package\)/,
+    );
   });
 
   it('an invalid descriptor: every problem listed, exit 2, nothing run', async () => {
