@@ -10,9 +10,13 @@
 //   LEAK_CHECK=report      report leftovers as a warning instead of failing the file
 //   LEAK_CHECK=off         no check
 //   LEAK_CHECK_GRACE_MS    how long leftovers may take to close (default 3000)
+//
+// Jest bounds tests and hooks but not a file's loading: a top-level await that never settles
+// would hang the run. A file still loading after LOAD_TIMEOUT_MS (default 180000) ends the
+// process with a failure, naming the file and what it has open.
 import { promisify } from 'node:util';
 import NodeEnvironment from 'jest-environment-node';
-import { activeHandles, backendNames, describeHandle } from './resources.js';
+import { activeHandles, backendNames, describeAlive, describeHandle } from './resources.js';
 
 const realSetTimeout = globalThis.setTimeout;
 const realSetInterval = globalThis.setInterval;
@@ -21,6 +25,7 @@ const sleep = (ms) => new Promise((resolve) => realSetTimeout(resolve, ms));
 
 const MODE = process.env.LEAK_CHECK ?? 'fail';
 const GRACE_MS = Number(process.env.LEAK_CHECK_GRACE_MS ?? 3000);
+const LOAD_TIMEOUT_MS = Number(process.env.LOAD_TIMEOUT_MS ?? 180_000);
 // Above this many live entries the timer table drops the ones that already ran or were cleared.
 const PRUNE_AT = 2000;
 
@@ -126,7 +131,26 @@ export default class LeakCheckingEnvironment extends NodeEnvironment {
     }
   }
 
+  /** Ends the process if the file is still loading (top-level awaits) after LOAD_TIMEOUT_MS. */
+  watchLoading() {
+    this.loading = realSetTimeout(() => {
+      const alive = describeAlive().map((line) => `  - ${line}`);
+      process.stderr.write(
+        `\n[jest] ${this.testPath} was still loading ${LOAD_TIMEOUT_MS} ms after it started (a top-level await that never settles?). ` +
+          `Open in this process:\n${alive.join('\n')}\n[jest] exiting with a failure.\n`,
+      );
+      process.exit(1);
+    }, LOAD_TIMEOUT_MS);
+  }
+
+  async teardown() {
+    realClearTimeout(this.loading);
+    await super.teardown();
+  }
+
   async handleTestEvent(event, state) {
+    if (event.name === 'setup') this.watchLoading();
+    if (event.name === 'run_start') realClearTimeout(this.loading);
     if (MODE === 'off') return;
     switch (event.name) {
       case 'test_start':

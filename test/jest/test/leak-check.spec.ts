@@ -16,12 +16,12 @@ interface ChildRun {
   exitedAfterMs: number;
 }
 
-function runFixtures(env: Record<string, string>, fixtures: string[]): Promise<ChildRun> {
+function runFixtures(env: Record<string, string>, fixtures: string[], jestArgs: string[] = []): Promise<ChildRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'leak-check-'));
   const outputFile = path.join(dir, 'report.json');
   const jest = path.join(root, 'node_modules/jest/bin/jest.js');
   const args = ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', jest, '--config', 'test/jest/fixtures/jest.config.js'];
-  const child = spawn(process.execPath, [...args, '--runInBand', '--json', `--outputFile=${outputFile}`, ...fixtures], {
+  const child = spawn(process.execPath, [...args, '--runInBand', '--json', `--outputFile=${outputFile}`, ...jestArgs, ...fixtures], {
     cwd: root,
     env: { ...process.env, CI: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,5 +91,15 @@ describe('exit watchdog', () => {
     );
     expect(run.code).toBe(1);
     expect(run.exitedAfterMs).toBeLessThan(20_000);
+  }, 120_000);
+});
+
+describe('load watchdog', () => {
+  it('ends a run whose file never finishes loading, naming the file', async () => {
+    const started = Date.now();
+    const run = await runFixtures({ LOAD_TIMEOUT_MS: '2000' }, [], ['--testMatch', '<rootDir>/test/jest/fixtures/loading/*.fixture.ts']);
+    expect(run.output).toMatch(/hang\.fixture\.ts was still loading 2000 ms after it started/);
+    expect(run.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(40_000);
   }, 120_000);
 });
