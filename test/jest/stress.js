@@ -101,7 +101,7 @@ function runRound(n) {
         report = JSON.parse(readFileSync(outputFile, 'utf8'));
       } catch {}
       const failures = report ? failuresOf(report) : [];
-      const lastTestEnd = report ? Math.max(...report.testResults.map((r) => r.perfStats?.end ?? 0)) : undefined;
+      const lastTestEnd = report ? Math.max(...report.testResults.map((r) => r.endTime ?? 0)) : undefined;
       if (hung) failures.push({ file: '(jest)', test: '(the run)', message: `still running after ${roundLimitMs / 60_000} min: killed (see ${rel(logFile)})` });
       else if (!report) failures.push({ file: '(jest)', test: '(the run)', message: `no report (exit ${signal ?? code}); see ${rel(logFile)}` });
       else if (code !== 0 && failures.length === 0) {
