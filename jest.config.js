@@ -24,10 +24,12 @@ export default {
     '^@nest-transports/pubsub$': '<rootDir>/transports/pubsub/src/index.ts',
     '^@nest-transports/backends$': '<rootDir>/test/backends/src/index.ts',
     '^@nest-transports/conformance$': '<rootDir>/test/conformance/src/index.ts',
+    '^@nest-transports/package-tests$': '<rootDir>/test/packages/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/**/test/**/*.spec.ts', '<rootDir>/examples/**/*.spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // test/packages runs on its own (npm run test:packages, a stage of .ci/run): it packs and installs.
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/test/packages/'],
   setupFiles: ['<rootDir>/jest.setup.js'],
   globalSetup: '<rootDir>/jest.global-setup.js',
   globalTeardown: '<rootDir>/jest.global-teardown.js',

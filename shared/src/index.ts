@@ -20,3 +20,4 @@ export * from './in-flight.js';
 export * from './log-throttle.js';
 export * from './async.js';
 export * from './route-memo.js';
+export * from './client-provider.js';

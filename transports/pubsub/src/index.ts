@@ -1,3 +1,4 @@
+export { clientProvider, type ClientOptionsOf, type TypedClientProvider } from '@nest-transports/shared';
 export { PubSubServer, type PubSubServerEvents } from './server.js';
 export { PubSubClient, type PubSubClientEvents } from './client.js';
 export { PubSubContext, type PubSubInboundMessage, type PubSubAckControl } from './context.js';

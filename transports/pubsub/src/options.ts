@@ -208,10 +208,12 @@ export function subscriptionSpecs(options: PubSubServerOptions): PubSubSubscript
 
 /**
  * The `PubSub` config the transport creates its client with. Against an emulator (emulatorMode,
- * or PUBSUB_EMULATOR_HOST) the auth library would still probe the GCE metadata server for the
- * universe domain; naming it keeps every call on the emulator's address.
+ * or PUBSUB_EMULATOR_HOST without an apiEndpoint) the auth library would still probe the GCE
+ * metadata server for the universe domain; naming it keeps every call on the emulator's address.
+ * A universe domain alone would make the client take the endpoint for Google's (TLS and
+ * credentials), so emulator mode is then stated explicitly.
  */
 export function pubSubConfig(config: ClientConfig | undefined): ClientConfig | undefined {
-  const emulated = config?.emulatorMode || Boolean(process.env.PUBSUB_EMULATOR_HOST);
-  return emulated && !config?.universeDomain ? { ...config, universeDomain: 'googleapis.com' } : config;
+  const emulated = config?.emulatorMode === true || (config?.emulatorMode === undefined && !config?.apiEndpoint && Boolean(process.env.PUBSUB_EMULATOR_HOST));
+  return emulated && !config?.universeDomain ? { ...config, emulatorMode: true, universeDomain: 'googleapis.com' } : config;
 }

@@ -1,3 +1,4 @@
+export { clientProvider, type ClientOptionsOf, type TypedClientProvider } from '@nest-transports/shared';
 export { SqsServer, SQS_TRANSPORT, type SqsServerEvents } from './server.js';
 export { SqsClient, type SqsClientEvents } from './client.js';
 export { SqsContext, type SqsSettlement } from './context.js';

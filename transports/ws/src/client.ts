@@ -11,6 +11,7 @@ import {
   TransportError,
   TransportStatus,
 } from '@nest-transports/shared';
+import type { Observable } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { openSocket } from './connect.js';
 import { resolveClientOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.js';
@@ -30,7 +31,7 @@ export type WsClientEvents = {
  * by id. Connects lazily, reconnects with backoff after a drop, fails in-flight requests
  * clearly when the connection goes. `ClientsModule.register([{ name, customClass: WsClient, options }])`.
  */
-export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
+export class WsClient extends ClientProxy<WsClientEvents> {
   protected readonly logger = new Logger(WsClient.name);
   private readonly options: ResolvedWsClientOptions;
   private readonly events = new EventEmitter();
@@ -55,6 +56,15 @@ export class WsClient extends ClientProxy<WsClientEvents, WsClientStatus> {
     this.options = resolveClientOptions(options);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
+  }
+
+  /**
+   * `connected`, `disconnected`, `reconnecting`. Narrowed here rather than through ClientProxy's
+   * `Status` parameter: that one also types the protected `_status$` subject, which would make
+   * `customClass: WsClient` unassignable to Nest's `Type<ClientProxy>` under `strict`.
+   */
+  override get status(): Observable<WsClientStatus> {
+    return super.status as Observable<WsClientStatus>;
   }
 
   /** Requests waiting for their last reply. */

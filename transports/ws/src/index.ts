@@ -1,3 +1,4 @@
+export { clientProvider, type ClientOptionsOf, type TypedClientProvider } from '@nest-transports/shared';
 export { WsServer, WS_TRANSPORT, type WsServerEvents, type WsServerStatus } from './server.js';
 export { WsClient, type WsClientEvents, type WsClientStatus } from './client.js';
 export { WsContext, type WsConnection } from './context.js';
