@@ -144,6 +144,12 @@ export function describeFreshApp(kind: AppKind): void {
         if (diagnostics.length === 0) assert.equal(code, 0, tail(output));
         else assert.equal(code, 2, tail(output));
       });
+      test(`${config}: takes the packages' types from their .d.ts files, never from the shipped sources`, () => {
+        const ours = [...build(config).files].filter((f) => f.startsWith('node_modules/@nest-transports/'));
+        expect(ours.filter((f) => !f.endsWith('.d.ts'))).toEqual([]);
+        if (which === 'browser') expect(ours).toContain('node_modules/@nest-transports/ws/dist/browser/index.d.ts');
+        else expect(ours).toEqual(expect.arrayContaining(TRANSPORT_PACKAGES.map((name) => `node_modules/${name}/dist/index.d.ts`)));
+      });
       if (which === 'node') {
         test(`${config}: a typo in clientProvider() options is a compile error`, () => {
           const { files, diagnostics } = build(config);
