@@ -30,3 +30,26 @@ describe('RouteMemo', () => {
     expect(computed).toBe(6);
   });
 });
+
+describe('RouteMemo bounds', () => {
+  it('keeps no long pattern strings, however many map to a handler', () => {
+    const memo = new RouteMemo(
+      (p) => p.trim(),
+      () => true,
+    );
+    for (let i = 0; i < 100; i++) memo.route(`${' '.repeat(2000 + i)}sum`);
+    expect(memo.size).toEqual({ entries: 0, bytes: 0 });
+  });
+
+  it('stops growing at its byte bound', () => {
+    const memo = new RouteMemo(
+      (p) => p.trim(),
+      () => true,
+      { maxBytes: 10_000, maxEntries: 1_000_000 },
+    );
+    for (let i = 0; i < 1000; i++) memo.route(`${' '.repeat(i % 500)}sum${i}`);
+    expect(memo.size.bytes).toBeLessThanOrEqual(10_000);
+    expect(memo.size.entries).toBeGreaterThan(0);
+    expect(memo.route('   sum7')).toBe('sum7');
+  });
+});

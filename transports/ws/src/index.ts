@@ -12,3 +12,5 @@ export {
   type WsReconnectOptions,
   type WsAuthenticate,
 } from './options.js';
+export { ServerShuttingDownError } from './errors.js';
+export { WS_CLOSE_CODES, SERVER_SHUTTING_DOWN, type ShuttingDownReply } from './wire.js';

@@ -32,14 +32,29 @@ export interface WsServerOptions {
   /** Largest frame accepted, in bytes; larger ones close the connection with 1009. Default 1 MiB. */
   maxPayload?: number;
   /**
-   * Bytes a connection may have queued for sending. Above half of it the server stops
-   * reading that connection's requests; above all of it the connection is closed (1013).
-   * Default 16 MiB.
+   * Unsent reply bytes per connection. Above half of it the server stops reading that
+   * connection's requests (replies to requests already read are still sent). A connection
+   * above all of it whose replies have not moved for `slowReaderTimeout` is a peer that stopped
+   * reading: it is closed with 1008. Default 16 MiB.
    */
   maxBufferedBytes?: number;
+  /** How long unsent replies above `maxBufferedBytes` may stay without progress before the peer is dropped (1008). Default 5000 ms. */
+  slowReaderTimeout?: number;
+  /** Open connections (plus handshakes under way) past which upgrades are refused with HTTP 503. Default 10000. */
+  maxConnections?: number;
+  /**
+   * Time from the TCP connection (standalone) or the upgrade request (attached) to an open
+   * WebSocket, `authenticate` included; past it the socket is destroyed. Default 5000 ms.
+   */
+  handshakeTimeout?: number;
+  /** Time a peer has to finish a frame it started sending; past it the connection is closed with 1008. Default 10000 ms. */
+  frameTimeout?: number;
   /** Ping interval in ms; a peer that has not answered the previous ping is dropped. `0` disables. Default 30000. */
   heartbeatInterval?: number;
-  /** How long `close()` waits for in-flight handlers before closing connections. Default 10000 ms. */
+  /**
+   * How long `close()` waits for in-flight request and event handlers before closing the
+   * connections (then at most a second more for the close handshake). Default 10000 ms.
+   */
   closeTimeout?: number;
   /** `'json'` (text frames, default), `'msgpack'` (binary frames) or a custom `Codec`. Must match the clients'. */
   codec?: CodecOption;
@@ -104,6 +119,10 @@ export const WS_SERVER_DEFAULTS = {
   port: 3001,
   maxPayload: MiB,
   maxBufferedBytes: 16 * MiB,
+  slowReaderTimeout: 5000,
+  maxConnections: 10_000,
+  handshakeTimeout: 5000,
+  frameTimeout: 10_000,
   heartbeatInterval: 30_000,
   closeTimeout: 10_000,
   subprotocol: WS_SUBPROTOCOL,
@@ -131,6 +150,10 @@ const SERVER_KEYS = [
   'authenticate',
   'maxPayload',
   'maxBufferedBytes',
+  'slowReaderTimeout',
+  'maxConnections',
+  'handshakeTimeout',
+  'frameTimeout',
   'heartbeatInterval',
   'closeTimeout',
   'codec',
@@ -168,6 +191,10 @@ export function resolveServerOptions(options: WsServerOptions = {}) {
     .func('authenticate')
     .integer('maxPayload', { min: 1 })
     .integer('maxBufferedBytes', { min: 1024 })
+    .integer('slowReaderTimeout', { min: 1 })
+    .integer('maxConnections', { min: 1 })
+    .integer('handshakeTimeout', { min: 1 })
+    .integer('frameTimeout', { min: 1 })
     .integer('heartbeatInterval', { min: 0 })
     .integer('closeTimeout', { min: 0 })
     .string('subprotocol', { pattern: SUBPROTOCOL })

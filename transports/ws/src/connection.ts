@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { WsConnection } from './context.js';
+
+/**
+ * Replies corked at most before they are flushed: the client starts on the first ones while the
+ * server produces the rest (both cores busy), at the cost of one more write per 16 replies.
+ * Large replies are flushed sooner, so that each write's completion says the peer is reading.
+ */
+const CORK_MAX_FRAMES = 16;
+const CORK_MAX_BYTES = 64 * 1024;
+
+export interface FlowLimits {
+  maxBufferedBytes: number;
+  slowReaderTimeout: number;
+}
+
+type ReceiverState = { _bufferedBytes?: number; _fragmented?: number };
+
+/**
+ * One accepted connection and its outbound flow: replies written in one turn of the event loop
+ * go out in one TCP write; reading pauses while too much is unsent; progress is timed so that
+ * only a peer that stopped reading is called a slow reader.
+ */
+export class PeerConnection implements WsConnection {
+  readonly id = randomUUID();
+  alive = true;
+  /** The close code the server chose, reported even when the socket had to be terminated. */
+  closeCode?: number;
+  /** Complete frames received (messages, pings, pongs): the mid-frame stall check watches it move. */
+  framesIn = 0;
+  private partialSince = 0;
+  private partialMark = 0;
+  private paused = false;
+  /** When unsent replies last moved (a write completed, or the queue was empty when one was added). */
+  private lastProgress = Date.now();
+  private corked = false;
+  private corkedFrames = 0;
+  private corkedBytes = 0;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly request: IncomingMessage,
+    readonly auth: unknown,
+    private readonly raw: Duplex,
+    private readonly limits: FlowLimits,
+    private readonly onSlowReader: (conn: PeerConnection, queued: number) => void,
+  ) {}
+
+  /** Bytes written and not yet taken by the kernel (ws queue, socket buffer, corked frames). */
+  get queued(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  send(frame: string | Buffer, binary: boolean): void {
+    const { socket } = this;
+    if (socket.bufferedAmount === 0) this.lastProgress = Date.now();
+    if (!this.corked) {
+      // Frames stay separate WebSocket frames; only their TCP writes are batched.
+      this.corked = true;
+      this.raw.cork();
+      setImmediate(this.uncork);
+    }
+    socket.send(frame, { binary }, this.afterWrite);
+    this.corkedBytes += frame.length;
+    if (++this.corkedFrames >= CORK_MAX_FRAMES || this.corkedBytes >= CORK_MAX_BYTES) {
+      this.corkedFrames = 0;
+      this.corkedBytes = 0;
+      this.raw.uncork();
+      this.raw.cork();
+    }
+    const queued = socket.bufferedAmount;
+    if (queued > this.limits.maxBufferedBytes / 2) this.overHighWater(queued);
+  }
+
+  /**
+   * Drops the peer when its unsent replies are over the limit and none moved for
+   * `slowReaderTimeout`. Called on writes and from the server's periodic sweep.
+   */
+  checkSlowReader(now = Date.now()): boolean {
+    const queued = this.queued;
+    if (queued <= this.limits.maxBufferedBytes || now - this.lastProgress <= this.limits.slowReaderTimeout) return false;
+    this.onSlowReader(this, queued);
+    return true;
+  }
+
+  /**
+   * True when the peer started a frame (or a fragmented message) and has not finished it for
+   * `frameTimeout`. Reads `ws`'s receiver state; without it (another `ws` major) it never fires
+   * and the heartbeat bounds such peers instead.
+   */
+  stalledMidFrame(now: number, frameTimeout: number): boolean {
+    const receiver = (this.socket as unknown as { _receiver?: ReceiverState })._receiver;
+    const midFrame = !this.paused && receiver !== undefined && ((receiver._bufferedBytes ?? 0) > 0 || (receiver._fragmented ?? 0) !== 0);
+    if (!midFrame) {
+      this.partialSince = 0;
+      return false;
+    }
+    if (this.partialSince === 0 || this.partialMark !== this.framesIn) {
+      // A frame started since the last look (or the previous one finished and another began).
+      this.partialSince = now;
+      this.partialMark = this.framesIn;
+      return false;
+    }
+    return now - this.partialSince > frameTimeout;
+  }
+
+  /** Forgets the timing marks after the event loop was blocked: no peer is judged on the server's own stall. */
+  resetClocks(now: number): void {
+    this.lastProgress = now;
+    if (this.partialSince) this.partialSince = now;
+  }
+
+  private overHighWater(queued: number): void {
+    if (queued > this.limits.maxBufferedBytes && this.checkSlowReader()) return;
+    if (!this.paused) {
+      // Requests already read keep running and their replies are sent; no new ones are read.
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private readonly afterWrite = (): void => {
+    this.lastProgress = Date.now();
+    if (this.paused && this.socket.bufferedAmount < this.limits.maxBufferedBytes / 4) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  };
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.corkedFrames = 0;
+    this.corkedBytes = 0;
+    this.raw.uncork();
+  };
+}
