@@ -12,10 +12,13 @@ export class RemoteError extends Error {
   }
 }
 
-/** The request could not complete on this side: not connected, connection lost, timed out, too large. */
+/**
+ * The request did not complete: not connected, connection lost, timed out, too large, or the
+ * server was shutting down (`SERVER_SHUTTING_DOWN`: it did not run the request; safe to retry).
+ */
 export class WsBrowserError extends Error {
   constructor(
-    readonly code: 'CONNECTION_CLOSED' | 'BACKEND_UNREACHABLE' | 'REQUEST_TIMEOUT' | 'PAYLOAD_TOO_LARGE' | 'CLIENT_CLOSED',
+    readonly code: 'CONNECTION_CLOSED' | 'BACKEND_UNREACHABLE' | 'REQUEST_TIMEOUT' | 'PAYLOAD_TOO_LARGE' | 'CLIENT_CLOSED' | 'SERVER_SHUTTING_DOWN',
     message: string,
   ) {
     super(message);
