@@ -50,6 +50,17 @@ export class TestController {
     );
   }
 
+  @MessagePattern('blob')
+  blob(@Payload() size: number): string {
+    return 'b'.repeat(size);
+  }
+
+  @MessagePattern('async-blob')
+  async asyncBlob(@Payload() size: number): Promise<string> {
+    await new Promise((r) => setTimeout(r, 1));
+    return 'a'.repeat(size);
+  }
+
   @MessagePattern('ticks')
   ticks(@Payload() n: number): Observable<number> {
     return interval(1).pipe(
