@@ -14,10 +14,8 @@ import {
 import type { Observable } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { openSocket } from './connect.js';
-import { ServerShuttingDownError } from './errors.js';
 import { resolveClientOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.js';
 import { WsRecord } from './record.js';
-import { isShuttingDownError } from './wire.js';
 
 export type WsClientStatus = TransportStatus;
 
@@ -41,8 +39,8 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   private socket: WebSocket | null = null;
   private connection: Promise<WebSocket> | null = null;
   private reconnecting = false;
-  /** Aborted by `close()`: ends a connect or reconnect under way, and its backoff wait. */
-  private lifetime = new AbortController();
+  private closedByUser = false;
+  private cancelBackoff?: () => void;
   private heartbeat?: NodeJS.Timeout;
   private loggedBadFrame = false;
   /** The TCP/TLS socket corked until the end of this turn of the event loop, if any. */
@@ -77,23 +75,22 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   connect(): Promise<WebSocket> {
     if (this.reconnecting && this.connection) return this.waitForReconnect(this.connection);
     if (this.connection) return this.connection;
-    if (this.lifetime.signal.aborted) this.lifetime = new AbortController();
-    const { signal } = this.lifetime;
-    const connection = openSocket(this.options, signal).then(
-      (socket) => this.adopt(socket, signal),
+    this.closedByUser = false;
+    this.connection = openSocket(this.options).then(
+      (socket) => this.adopt(socket),
       (err) => {
-        if (this.connection === connection) this.connection = null;
-        if (!signal.aborted) this._status$.next(TransportStatus.DISCONNECTED);
+        this.connection = null;
+        this._status$.next(TransportStatus.DISCONNECTED);
         throw err;
       },
     );
-    this.connection = connection;
-    return connection;
+    return this.connection;
   }
 
-  /** Stops connecting or reconnecting, fails what is in flight, and closes the connection with 1000. */
+  /** Stops reconnecting, fails what is in flight, and closes the connection with 1000. */
   async close(): Promise<void> {
-    this.lifetime.abort();
+    this.closedByUser = true;
+    this.cancelBackoff?.();
     const socket = this.socket;
     this.socket = null;
     this.connection = null;
@@ -187,8 +184,8 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     return frame;
   }
 
-  private adopt(socket: WebSocket, signal: AbortSignal): WebSocket {
-    if (signal.aborted) {
+  private adopt(socket: WebSocket): WebSocket {
+    if (this.closedByUser) {
       socket.terminate();
       throw new ConnectionClosedError('WsClient', 'the client was closed while connecting');
     }
@@ -213,7 +210,7 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     }
     if (!isResponsePacket(reply)) return this.badFrame('a frame that is not a response packet');
     const { id, err, response, isDisposed } = reply;
-    this.pending.deliver(id, { err: isShuttingDownError(err) ? new ServerShuttingDownError('WsClient', this.options.url) : err, response, isDisposed });
+    this.pending.deliver(id, { err, response, isDisposed });
   }
 
   private onDrop(socket: WebSocket, code: number, reason: string): void {
@@ -224,36 +221,33 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     this.pending.rejectAll(new ConnectionClosedError('WsClient', why));
     this._status$.next(TransportStatus.DISCONNECTED);
     this.events.emit('close', code, reason);
-    if (this.lifetime.signal.aborted || !this.options.reconnect.enabled) {
+    if (this.closedByUser || !this.options.reconnect.enabled) {
       this.connection = null;
       return;
     }
     this.reconnecting = true;
     this._status$.next(TransportStatus.RECONNECTING);
-    this.connection = this.reconnectLoop(this.lifetime.signal);
+    this.connection = this.reconnectLoop();
     this.connection.catch(() => undefined);
   }
 
-  private async reconnectLoop(signal: AbortSignal): Promise<WebSocket> {
+  private async reconnectLoop(): Promise<WebSocket> {
     const { maxAttempts } = this.options.reconnect;
     let lastError: unknown;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const delay = backoffDelay(attempt, this.options.reconnect);
       this.events.emit('reconnecting', attempt + 1, delay);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, delay);
-        signal.addEventListener('abort', done, { once: true });
-        function done() {
+        const timer = setTimeout(resolve, delay);
+        this.cancelBackoff = () => {
           clearTimeout(timer);
-          signal.removeEventListener('abort', done);
           resolve();
-        }
+        };
       });
-      if (signal.aborted) throw new ConnectionClosedError('WsClient', 'the client was closed while reconnecting');
+      if (this.closedByUser) throw new ConnectionClosedError('WsClient', 'the client was closed while reconnecting');
       try {
-        return this.adopt(await openSocket(this.options, signal), signal);
+        return this.adopt(await openSocket(this.options));
       } catch (err) {
-        if (signal.aborted) throw err;
         lastError = err;
       }
     }

@@ -13,4 +13,4 @@ export {
   type WsAuthenticate,
 } from './options.js';
 export { ServerShuttingDownError } from './errors.js';
-export { WS_CLOSE_CODES, SERVER_SHUTTING_DOWN, type ShuttingDownReply } from './wire.js';
+export { WS_CLOSE_CODES, SERVER_SHUTTING_DOWN, CLOSE_REASON_DRAINED, CLOSE_REASON_CUT_OFF, type ShuttingDownReply } from './wire.js';

@@ -16,6 +16,14 @@ export const WS_CLOSE_CODES = {
   INTERNAL_ERROR: 1011,
 } as const;
 
+/**
+ * Close reason (with 1001) when every request the server ran was answered before it closed:
+ * a request still unanswered on the client was never run, and is safe to retry. When
+ * `closeTimeout` cut handlers off the reason is `CLOSE_REASON_CUT_OFF`.
+ */
+export const CLOSE_REASON_DRAINED = 'server shutting down';
+export const CLOSE_REASON_CUT_OFF = 'server shutting down; closeTimeout passed with handlers running';
+
 /** `err.code` of the reply to a request that arrived after `close()` began: it was not run; retry it elsewhere. */
 export const SERVER_SHUTTING_DOWN = 'SERVER_SHUTTING_DOWN';
 

@@ -11,7 +11,14 @@ export class OrderDto {
   quantity!: number;
 }
 
-export const seen: { events: unknown[]; second: unknown[]; contexts: WsContext[] } = { events: [], second: [], contexts: [] };
+export const seen: { events: unknown[]; second: unknown[]; contexts: WsContext[]; counted: number; slowStarted: number; slowEvents: { started: number; finished: number } } = {
+  events: [],
+  second: [],
+  contexts: [],
+  counted: 0,
+  slowStarted: 0,
+  slowEvents: { started: 0, finished: 0 },
+};
 
 @Controller()
 export class TestController {
@@ -95,6 +102,7 @@ export class TestController {
 
   @MessagePattern('slow')
   async slow(@Payload() ms: number): Promise<string> {
+    seen.slowStarted++;
     await new Promise((r) => setTimeout(r, ms));
     return `slept ${ms}`;
   }
@@ -113,6 +121,18 @@ export class TestController {
   @EventPattern('recorded')
   recordAgain(@Payload() data: unknown): void {
     seen.second.push(data);
+  }
+
+  @MessagePattern('count')
+  count(): number {
+    return ++seen.counted;
+  }
+
+  @EventPattern('slow-event')
+  async slowEvent(@Payload() ms: number): Promise<void> {
+    seen.slowEvents.started++;
+    await new Promise((r) => setTimeout(r, ms));
+    seen.slowEvents.finished++;
   }
 
   @EventPattern('explode')
