@@ -22,11 +22,7 @@ describe('backpressure: a client that reads its replies is never dropped', () =>
     started.server.on('disconnect', (_conn, code) => dropped.push(code));
     const ws = client(started.url, { reconnect: { enabled: false } });
     cleanups.push(() => ws.close());
-    const results = await within(
-      Promise.allSettled(Array.from({ length: n }, () => firstValueFrom(ws.send(pattern, size)))),
-      60_000,
-      `${n} replies`,
-    );
+    const results = await within(Promise.allSettled(Array.from({ length: n }, () => firstValueFrom(ws.send(pattern, size)))), 60_000, `${n} replies`);
     const delivered = results.filter((r) => r.status === 'fulfilled' && (r.value as string).length === size).length;
     console.log(`[backpressure] ${pattern}: ${delivered} of ${n} replies of ${size} bytes delivered`);
     expect(delivered).toBe(n);

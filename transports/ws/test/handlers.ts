@@ -11,7 +11,14 @@ export class OrderDto {
   quantity!: number;
 }
 
-export const seen: { events: unknown[]; second: unknown[]; contexts: WsContext[]; counted: number; slowStarted: number; slowEvents: { started: number; finished: number } } = {
+export const seen: {
+  events: unknown[];
+  second: unknown[];
+  contexts: WsContext[];
+  counted: number;
+  slowStarted: number;
+  slowEvents: { started: number; finished: number };
+} = {
   events: [],
   second: [],
   contexts: [],

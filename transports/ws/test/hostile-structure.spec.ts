@@ -125,15 +125,28 @@ const fragment: fc.Arbitrary<Fragment> = fc.oneof(
   fc.record({ kind: fc.constant('long-string' as const), length: fc.integer({ min: 0, max: 400_000 }) }),
   fc.record({
     kind: fc.constant('scalar' as const),
-    value: fc.oneof(fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.string({ unit: 'binary', maxLength: 64 })),
+    value: fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer(),
+      fc.string({ unit: 'binary', maxLength: 64 }),
+    ),
   }),
   fc.record({ kind: fc.constant('proto' as const) }),
   fc.record({ kind: fc.constant('binary' as const), bytes: fc.integer({ min: 0, max: 4096 }) }),
   fc.record({ kind: fc.constant('msgpack-odd' as const), which: fc.nat() }),
 );
-const field: fc.Arbitrary<Field> = fc.oneof({ weight: 2, arbitrary: fc.constant('normal' as const) }, { weight: 1, arbitrary: fc.constant('absent' as const) }, { weight: 3, arbitrary: fragment });
+const field: fc.Arbitrary<Field> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant('normal' as const) },
+  { weight: 1, arbitrary: fc.constant('absent' as const) },
+  { weight: 3, arbitrary: fragment },
+);
 const hostileCase: fc.Arbitrary<Case> = fc.oneof(
-  { weight: 1, arbitrary: fc.record({ top: fragment, fields: fc.constant({ id: 'normal', pattern: 'normal', data: 'normal', metadata: 'normal' } as Case['fields']) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ top: fragment, fields: fc.constant({ id: 'normal', pattern: 'normal', data: 'normal', metadata: 'normal' } as Case['fields']) }),
+  },
   {
     weight: 6,
     arbitrary: fc.record({
@@ -153,7 +166,12 @@ function openRaw(url: string, codec: Codec): Promise<WebSocket> {
 }
 
 /** Sends the frame and a probe request after it: the probe's answer means the connection survived. */
-function sendAndProbe(socket: WebSocket, codec: Codec, payload: string | Buffer, probeId: string): Promise<{ outcome: 'answered' } | { outcome: 'closed'; code: number }> {
+function sendAndProbe(
+  socket: WebSocket,
+  codec: Codec,
+  payload: string | Buffer,
+  probeId: string,
+): Promise<{ outcome: 'answered' } | { outcome: 'closed'; code: number }> {
   return new Promise((resolve) => {
     const onMessage = (data: Buffer) => {
       if (data.includes(probeId)) finish({ outcome: 'answered' });
