@@ -35,6 +35,8 @@ export class WsBrowserClient {
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { open: new Set(), close: new Set(), reconnecting: new Set(), status: new Set() };
   private socket: WebSocket | null = null;
   private opening: Promise<WebSocket> | null = null;
+  /** Ends the connection attempt under way (the socket is closed, the attempt fails); set while one runs. */
+  private abortOpening: (() => void) | null = null;
   private readonly idPrefix = Math.random().toString(36).slice(2, 10);
   private nextId = 0;
   private attempt = 0;
@@ -119,6 +121,7 @@ export class WsBrowserClient {
     const socket = this.socket;
     this.socket = null;
     this.opening = null;
+    this.abortOpening?.();
     this.failAll(new WsBrowserError('CLIENT_CLOSED', 'The client was closed before the reply arrived.'));
     socket?.close(1000, 'client closing');
   }
@@ -177,8 +180,12 @@ export class WsBrowserClient {
   private ready(): Promise<WebSocket> {
     if (this.socket?.readyState === OPEN) return Promise.resolve(this.socket);
     if (this.currentStatus === 'closed') this.currentStatus = 'idle';
-    this.opening ??= this.open().finally(() => (this.opening = null));
-    return this.opening;
+    if (this.opening) return this.opening;
+    const opening = this.open().finally(() => {
+      if (this.opening === opening) this.opening = null;
+    });
+    this.opening = opening;
+    return opening;
   }
 
   private open(): Promise<WebSocket> {
@@ -188,17 +195,25 @@ export class WsBrowserClient {
       const socket = new WebSocketImpl(url, [subprotocol]);
       socket.binaryType = 'arraybuffer';
       const timer = setTimeout(() => fail(`no answer within ${connectTimeout} ms`), connectTimeout);
-      const fail = (why: string) => {
+      const end = (err: WsBrowserError) => {
         clearTimeout(timer);
-        socket.onopen = socket.onclose = socket.onerror = null;
+        if (this.abortOpening === abort) this.abortOpening = null;
+        socket.onopen = socket.onclose = null;
+        socket.onerror = () => undefined; // closing a connecting socket reports an error (an exception in Node's ws)
         socket.close();
-        if (this.currentStatus !== 'reconnecting') this.setStatus('idle');
-        reject(new WsBrowserError('BACKEND_UNREACHABLE', `WsBrowserClient: cannot reach ${url}: ${why}.`));
+        reject(err);
       };
+      const fail = (why: string) => {
+        if (this.currentStatus !== 'reconnecting') this.setStatus('idle');
+        end(new WsBrowserError('BACKEND_UNREACHABLE', `WsBrowserClient: cannot reach ${url}: ${why}.`));
+      };
+      const abort = () => end(new WsBrowserError('CLIENT_CLOSED', 'The client was closed while connecting.'));
+      this.abortOpening = abort;
       socket.onerror = () => fail('the connection failed (refused, unreachable, or the handshake was rejected)');
       socket.onclose = (ev) => fail(`closed during the handshake (${ev.code})`);
       socket.onopen = () => {
         clearTimeout(timer);
+        if (this.abortOpening === abort) this.abortOpening = null;
         this.adopt(socket);
         resolve(socket);
       };
@@ -225,7 +240,12 @@ export class WsBrowserClient {
     const call = typeof reply?.id === 'string' ? this.calls.get(reply.id) : undefined;
     if (!call) return; // late (timed out, aborted) or foreign
     // Nest's ClientProxy rules: an error ends the call; `isDisposed` completes it, with a last value if any.
-    if (reply.err !== undefined && reply.err !== null) return call.error(new RemoteError(reply.err));
+    if (reply.err !== undefined && reply.err !== null) {
+      if ((reply.err as { code?: unknown }).code === 'SERVER_SHUTTING_DOWN') {
+        return call.error(new WsBrowserError('SERVER_SHUTTING_DOWN', `${this.options.url} is shutting down and did not run the request; it is safe to retry.`));
+      }
+      return call.error(new RemoteError(reply.err));
+    }
     if (reply.isDisposed) {
       if (reply.response !== undefined) call.next(reply.response);
       return call.complete();
@@ -236,7 +256,12 @@ export class WsBrowserClient {
   private onDrop(socket: WebSocket, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.socket = null;
-    this.failAll(new WsBrowserError('CONNECTION_CLOSED', `The connection to ${this.options.url} closed (${code}) before the reply arrived.`));
+    // 1001 'server shutting down': the server answered everything it ran; what is pending never ran.
+    this.failAll(
+      code === 1001 && reason === 'server shutting down'
+        ? new WsBrowserError('SERVER_SHUTTING_DOWN', `${this.options.url} is shutting down and did not run the request; it is safe to retry.`)
+        : new WsBrowserError('CONNECTION_CLOSED', `The connection to ${this.options.url} closed (${code}) before the reply arrived.`),
+    );
     this.listeners.close.forEach((l) => l(code, reason));
     if (this.currentStatus === 'closed' || !this.options.reconnect.enabled) return this.setStatus('idle');
     this.scheduleReconnect();

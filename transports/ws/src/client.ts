@@ -14,8 +14,10 @@ import {
 import type { Observable } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { openSocket } from './connect.js';
+import { ServerShuttingDownError } from './errors.js';
 import { resolveClientOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.js';
 import { WsRecord } from './record.js';
+import { CLOSE_REASON_DRAINED, isShuttingDownError } from './wire.js';
 
 export type WsClientStatus = TransportStatus;
 
@@ -39,8 +41,8 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   private socket: WebSocket | null = null;
   private connection: Promise<WebSocket> | null = null;
   private reconnecting = false;
-  private closedByUser = false;
-  private cancelBackoff?: () => void;
+  /** Aborted by `close()`: ends a connect or reconnect under way, and its backoff wait. */
+  private lifetime = new AbortController();
   private heartbeat?: NodeJS.Timeout;
   private loggedBadFrame = false;
   /** The TCP/TLS socket corked until the end of this turn of the event loop, if any. */
@@ -75,22 +77,23 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   connect(): Promise<WebSocket> {
     if (this.reconnecting && this.connection) return this.waitForReconnect(this.connection);
     if (this.connection) return this.connection;
-    this.closedByUser = false;
-    this.connection = openSocket(this.options).then(
-      (socket) => this.adopt(socket),
+    if (this.lifetime.signal.aborted) this.lifetime = new AbortController();
+    const { signal } = this.lifetime;
+    const connection = openSocket(this.options, signal).then(
+      (socket) => this.adopt(socket, signal),
       (err) => {
-        this.connection = null;
-        this._status$.next(TransportStatus.DISCONNECTED);
+        if (this.connection === connection) this.connection = null;
+        if (!signal.aborted) this._status$.next(TransportStatus.DISCONNECTED);
         throw err;
       },
     );
-    return this.connection;
+    this.connection = connection;
+    return connection;
   }
 
-  /** Stops reconnecting, fails what is in flight, and closes the connection with 1000. */
+  /** Stops connecting or reconnecting, fails what is in flight, and closes the connection with 1000. */
   async close(): Promise<void> {
-    this.closedByUser = true;
-    this.cancelBackoff?.();
+    this.lifetime.abort();
     const socket = this.socket;
     this.socket = null;
     this.connection = null;
@@ -184,8 +187,8 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     return frame;
   }
 
-  private adopt(socket: WebSocket): WebSocket {
-    if (this.closedByUser) {
+  private adopt(socket: WebSocket, signal: AbortSignal): WebSocket {
+    if (signal.aborted) {
       socket.terminate();
       throw new ConnectionClosedError('WsClient', 'the client was closed while connecting');
     }
@@ -210,7 +213,7 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     }
     if (!isResponsePacket(reply)) return this.badFrame('a frame that is not a response packet');
     const { id, err, response, isDisposed } = reply;
-    this.pending.deliver(id, { err, response, isDisposed });
+    this.pending.deliver(id, { err: isShuttingDownError(err) ? new ServerShuttingDownError('WsClient', this.options.url) : err, response, isDisposed });
   }
 
   private onDrop(socket: WebSocket, code: number, reason: string): void {
@@ -218,36 +221,41 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     this.socket = null;
     this.stopHeartbeat();
     const why = `the connection to ${this.options.url} closed (${code}${reason ? ` ${reason}` : ''}) before the reply arrived`;
-    this.pending.rejectAll(new ConnectionClosedError('WsClient', why));
+    // The server answered everything it ran before this close: what is pending never ran.
+    const neverRan = code === 1001 && reason === CLOSE_REASON_DRAINED;
+    this.pending.rejectAll(neverRan ? new ServerShuttingDownError('WsClient', this.options.url) : new ConnectionClosedError('WsClient', why));
     this._status$.next(TransportStatus.DISCONNECTED);
     this.events.emit('close', code, reason);
-    if (this.closedByUser || !this.options.reconnect.enabled) {
+    if (this.lifetime.signal.aborted || !this.options.reconnect.enabled) {
       this.connection = null;
       return;
     }
     this.reconnecting = true;
     this._status$.next(TransportStatus.RECONNECTING);
-    this.connection = this.reconnectLoop();
+    this.connection = this.reconnectLoop(this.lifetime.signal);
     this.connection.catch(() => undefined);
   }
 
-  private async reconnectLoop(): Promise<WebSocket> {
+  private async reconnectLoop(signal: AbortSignal): Promise<WebSocket> {
     const { maxAttempts } = this.options.reconnect;
     let lastError: unknown;
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const delay = backoffDelay(attempt, this.options.reconnect);
       this.events.emit('reconnecting', attempt + 1, delay);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.cancelBackoff = () => {
+        const timer = setTimeout(done, delay);
+        signal.addEventListener('abort', done, { once: true });
+        function done() {
           clearTimeout(timer);
+          signal.removeEventListener('abort', done);
           resolve();
-        };
+        }
       });
-      if (this.closedByUser) throw new ConnectionClosedError('WsClient', 'the client was closed while reconnecting');
+      if (signal.aborted) throw new ConnectionClosedError('WsClient', 'the client was closed while reconnecting');
       try {
-        return this.adopt(await openSocket(this.options));
+        return this.adopt(await openSocket(this.options, signal), signal);
       } catch (err) {
+        if (signal.aborted) throw err;
         lastError = err;
       }
     }

@@ -1,18 +1,20 @@
 import type { IncomingMessage } from 'node:http';
-import { BackendUnreachableError } from '@nest-transports/shared';
+import { BackendUnreachableError, ConnectionClosedError } from '@nest-transports/shared';
 import { WebSocket } from 'ws';
 import type { ResolvedWsClientOptions } from './options.js';
 
 /**
  * Opens one WebSocket and settles when it is open, or fails within `connectTimeout` with an
  * error that says why: refused, unreachable, timed out, or the HTTP status of a refused handshake.
+ * Aborting `signal` (the client was closed) ends the attempt at once: the socket is terminated.
  */
-export async function openSocket(options: ResolvedWsClientOptions): Promise<WebSocket> {
+export async function openSocket(options: ResolvedWsClientOptions, signal?: AbortSignal): Promise<WebSocket> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) {
     const token = typeof options.token === 'function' ? await options.token() : options.token;
     headers.authorization = `Bearer ${token}`;
   }
+  if (signal?.aborted) throw closedWhileConnecting();
   const socket = new WebSocket(options.url, [options.subprotocol], {
     ...options.tls,
     headers,
@@ -28,12 +30,19 @@ export async function openSocket(options: ResolvedWsClientOptions): Promise<WebS
       socket.off('error', fail);
       socket.off('close', onClose);
       socket.off('unexpected-response', onRefused);
+      signal?.removeEventListener('abort', onAbort);
     };
     function fail(cause: Error) {
+      end(new BackendUnreachableError('WsClient', options.url, cause));
+    }
+    function end(err: Error) {
       cleanup();
       socket.on('error', () => undefined);
       socket.terminate();
-      reject(new BackendUnreachableError('WsClient', options.url, cause));
+      reject(err);
+    }
+    function onAbort() {
+      end(closedWhileConnecting());
     }
     function onOpen() {
       cleanup();
@@ -55,5 +64,10 @@ export async function openSocket(options: ResolvedWsClientOptions): Promise<WebS
     socket.once('error', fail);
     socket.once('close', onClose);
     socket.once('unexpected-response', onRefused);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function closedWhileConnecting(): ConnectionClosedError {
+  return new ConnectionClosedError('WsClient', 'the client was closed while connecting');
 }

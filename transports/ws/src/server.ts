@@ -1,15 +1,17 @@
 import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
-import { Server, type CustomTransportStrategy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { hasPattern, MalformedPacketError, NO_MESSAGE_HANDLER, sanitizeMetadata, TransportStatus, RouteMemo } from '@nest-transports/shared';
+import { Server, type CustomTransportStrategy, type MessageHandler, type WritePacket } from '@nestjs/microservices';
+import { MalformedPacketError, messageOf, NO_MESSAGE_HANDLER, RouteMemo, runEventHandler, sanitizeMetadata, TransportStatus } from '@nest-transports/shared';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { PeerConnection } from './connection.js';
 import { WsContext, type WsConnection } from './context.js';
+import { classifyInbound, type InboundPacket } from './inbound.js';
 import { resolveServerOptions, type ResolvedWsServerOptions, type WsServerOptions } from './options.js';
-import { offeredSubprotocols, refuseUpgrade, requestPath } from './upgrade.js';
+import { offeredSubprotocols, onServerClosing, refuseUpgrade, requestPath } from './upgrade.js';
+import { CLOSE_REASON_CUT_OFF, CLOSE_REASON_DRAINED, shuttingDownReply, WS_CLOSE_CODES } from './wire.js';
 
 /** Transport id: target this server from `@MessagePattern(p, WS_TRANSPORT)` in hybrid apps. */
 export const WS_TRANSPORT = Symbol('WS_TRANSPORT');
@@ -19,63 +21,66 @@ export type WsServerStatus = typeof TransportStatus.CONNECTED | typeof Transport
 export type WsServerEvents = {
   /** A connection was accepted (after `authenticate`). */
   connection: (connection: WsConnection) => void;
-  /** A connection ended. */
+  /** A connection ended; `code` is the one the server closed it with, if it did. */
   disconnect: (connection: WsConnection, code: number, reason: string) => void;
-  /** An upgrade request was refused (status 401, 404, 400, 503). */
+  /** An upgrade request was refused (status 400, 401, 404, 503). */
   rejected: (request: IncomingMessage, status: number, reason: string) => void;
-  /** A peer broke the protocol and its connection was closed with `code`. */
+  /** A peer broke the protocol (or its frame could not be handled) and its connection was closed with `code`. */
   'protocol-error': (connection: WsConnection, code: number, reason: string) => void;
   error: (error: Error) => void;
   listening: () => void;
   close: () => void;
 };
 
-type InboundPacket = ReadPacket & { id?: string | number };
-
-interface ConnectionState extends WsConnection {
-  alive: boolean;
-  paused: boolean;
-  afterWrite: (err?: Error) => void;
-  /** The TCP/TLS socket under the WebSocket: replies written in one turn of the event loop are corked into one write. */
-  raw: Duplex;
-  corked: boolean;
-  corkedFrames: number;
-  uncork: () => void;
-}
-
-/**
- * Replies corked at most before they are flushed: the client starts on the first ones while the
- * server produces the rest (both cores busy), at the cost of one more write per 16 replies.
- */
-const CORK_MAX_FRAMES = 16;
-
 type RequestHandling = Server & {
   handleRequest?: (ctx: WsContext, produce: () => Promise<unknown>, respond: (p: WritePacket) => void) => Promise<void>;
+};
+
+/** Error codes `ws` raises for a bad frame, with the close code it sends (1002 for the rest). */
+const WS_ERROR_CLOSE_CODES: Record<string, number> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+  WS_ERR_TOO_MANY_FRAGMENTS: 1008,
 };
 
 /**
  * Nest microservice strategy serving the WebSocket transport, standalone or attached to an
  * existing HTTP(S) server. `NestFactory.createMicroservice(App, { strategy: new WsServer(options) })`.
+ *
+ * A peer can end at most its own connection: every step of handling its frames is guarded,
+ * and an unforeseen failure closes that connection with 1011.
  */
 export class WsServer extends Server<WsServerEvents, WsServerStatus> implements CustomTransportStrategy {
   override readonly transportId = WS_TRANSPORT;
   private readonly options: ResolvedWsServerOptions;
   private readonly events = new EventEmitter();
-  private readonly connections = new Set<ConnectionState>();
+  private readonly connections = new Set<PeerConnection>();
+  /** Sockets between the upgrade request and an open WebSocket (counted against `maxConnections`). */
+  private readonly handshakes = new Set<Duplex>();
+  private readonly handshakeTimers = new WeakMap<Duplex, NodeJS.Timeout>();
   private httpServer?: HttpServer | HttpsServer;
   private wss?: WebSocketServer;
   private heartbeat?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
+  private lastSweep = 0;
   private inFlight = 0;
   private whenIdle?: () => void;
-  private closing = false;
+  private closing: Promise<void> | null = null;
+  private droppedWhileClosing = 0;
+  private restoreServerClose?: () => void;
   private suppressedLogs = 0;
-  private lastProtocolLog = 0;
+  private lastPeerLog = 0;
   private readonly routes = new RouteMemo(
     (p) => super.getRouteFromPattern(p),
     (route) => this.messageHandlers.has(route),
   );
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
-    void this.upgrade(request, socket, head).catch((err) => this.emitError(err));
+    void this.upgrade(request, socket, head).catch((err) => {
+      socket.destroy();
+      this.emitError(err);
+    });
+  private readonly onTcpConnection = (socket: Socket) => this.startHandshakeTimer(socket);
 
   constructor(options: WsServerOptions = {}) {
     super();
@@ -97,29 +102,39 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
 
   listen(callback: (err?: unknown) => void): void {
     try {
-      this.closing = false;
+      this.closing = null;
+      const { maxPayload } = this.options;
+      // ws keeps each received chunk and fragment as its own Buffer: a peer dripping a frame
+      // byte by byte must not turn maxPayload bytes into a million objects.
+      const maxParts = Math.max(1024, Math.ceil(maxPayload / 256));
       this.wss = new WebSocketServer({
         noServer: true,
         clientTracking: false,
-        maxPayload: this.options.maxPayload,
+        maxPayload,
+        maxBufferedChunks: maxParts,
+        maxFragments: maxParts,
         perMessageDeflate: this.options.perMessageDeflate,
         handleProtocols: () => this.options.subprotocol,
       });
-      this.startHeartbeat();
+      this.startTimers();
       if (this.options.server) {
-        this.httpServer = this.options.server;
-        this.httpServer.on('upgrade', this.onUpgrade);
+        const server = this.options.server;
+        this.httpServer = server;
+        server.on('upgrade', this.onUpgrade);
+        this.restoreServerClose = onServerClosing(server, () => void this.close());
         this._status$.next(TransportStatus.CONNECTED);
         return callback();
       }
-      const server = this.options.tls ? createHttpsServer(this.options.tls) : createHttpServer();
+      const { tls, handshakeTimeout } = this.options;
+      const server = tls ? createHttpsServer({ handshakeTimeout, ...tls }) : createHttpServer();
       this.httpServer = server;
       server.on('request', (_req, res) => res.writeHead(426, { 'Content-Type': 'text/plain' }).end('This endpoint speaks WebSocket only.\n'));
+      server.on(this.options.tls ? 'secureConnection' : 'connection', this.onTcpConnection);
       server.on('upgrade', this.onUpgrade);
       server.on('error', (err) => this.emitError(err));
       server.once('error', (err) => {
         if (!server.listening) {
-          clearInterval(this.heartbeat);
+          this.stopTimers();
           this._status$.next(TransportStatus.DISCONNECTED);
           callback(err);
         }
@@ -135,24 +150,14 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
   }
 
   /**
-   * Graceful: stops accepting connections and reading new requests, waits up to
-   * `closeTimeout` for in-flight handlers (their replies are sent), then closes every
-   * connection with 1001.
+   * Graceful, and final from its first moment: new connections are refused (503), a request
+   * that arrives is answered at once with the `SERVER_SHUTTING_DOWN` error without running, an
+   * event is not run. Waits up to `closeTimeout` for the request and event handlers in flight
+   * (their replies are sent), then closes every connection with 1001. Repeated calls share it.
    */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    clearInterval(this.heartbeat);
-    this.httpServer?.off('upgrade', this.onUpgrade);
-    if (this.httpServer && !this.options.server) this.httpServer.close();
-    for (const conn of this.connections) conn.socket.pause();
-    await this.drainInFlight(this.options.closeTimeout);
-    for (const conn of this.connections) conn.socket.resume(); // to read the peers' close frames
-    await Promise.all([...this.connections].map((conn) => closeSocket(conn.socket, 1001, 'server shutting down')));
-    this.connections.clear();
-    this.wss?.close();
-    this._status$.next(TransportStatus.DISCONNECTED);
-    this.events.emit('close');
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
 
   on<K extends keyof WsServerEvents>(event: K, callback: WsServerEvents[K]): this {
@@ -168,120 +173,186 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     return this.wss as T;
   }
 
-  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
-    const refuse = (status: number, reason: string) => {
-      this.events.emit('rejected', request, status, reason);
-      refuseUpgrade(socket, status, reason);
-    };
-    if (this.options.path && requestPath(request) !== this.options.path) {
-      if (this.options.server) return; // another upgrade listener (e.g. a gateway) may own this path
-      return refuse(404, `No WebSocket endpoint at this path; use ${this.options.path}`);
+  protected override getRouteFromPattern(pattern: string): string {
+    try {
+      return this.routes.route(pattern);
+    } catch {
+      return pattern; // a pattern Nest cannot route (e.g. JSON nested too deep to normalise) has no handler
     }
-    if (this.closing) return refuse(503, 'The server is shutting down');
-    if (!offeredSubprotocols(request).includes(this.options.subprotocol)) {
-      return refuse(400, `Offer the subprotocol "${this.options.subprotocol}" (the wire format this server speaks)`);
-    }
-    let auth: unknown;
-    if (this.options.authenticate) {
-      try {
-        auth = await this.options.authenticate(request);
-      } catch {
-        auth = false;
-      }
-      if (auth === false) return refuse(401, 'Authentication failed');
-    }
-    if (this.closing || socket.destroyed) return refuse(503, 'The server is shutting down');
-    this.wss!.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, auth, socket));
   }
 
-  protected override getRouteFromPattern(pattern: string): string {
-    return this.routes.route(pattern);
+  private async shutdown(): Promise<void> {
+    const attached = Boolean(this.options.server);
+    const http = this.httpServer;
+    const closed = http && !attached ? new Promise<void>((resolve) => http.close(() => resolve())) : undefined;
+    for (const socket of this.handshakes) socket.destroy();
+    const drained = await this.drainInFlight(this.options.closeTimeout);
+    if (this.droppedWhileClosing) {
+      this.logger.warn(`${this.droppedWhileClosing} event(s) arrived while shutting down and were not run`);
+      this.droppedWhileClosing = 0;
+    }
+    const reason = drained ? CLOSE_REASON_DRAINED : CLOSE_REASON_CUT_OFF;
+    await Promise.all([...this.connections].map((conn) => this.closeConnection(conn, WS_CLOSE_CODES.GOING_AWAY, reason)));
+    this.connections.clear();
+    this.stopTimers();
+    http?.off('upgrade', this.onUpgrade);
+    http?.off('connection', this.onTcpConnection);
+    http?.off('secureConnection', this.onTcpConnection);
+    this.restoreServerClose?.();
+    this.restoreServerClose = undefined;
+    await closed;
+    this.wss?.close();
+    this._status$.next(TransportStatus.DISCONNECTED);
+    this.events.emit('close');
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const refuse = (status: number, reason: string, headers?: Record<string, string>) => {
+      this.events.emit('rejected', request, status, reason);
+      refuseUpgrade(socket, status, reason, headers);
+    };
+    const { path, server, maxConnections, subprotocol, authenticate } = this.options;
+    if (path && requestPath(request) !== path) {
+      // Another upgrade listener (a gateway) may own this path; with none, nobody would answer it.
+      if (server && server.listenerCount('upgrade') > 1) return;
+      return refuse(404, `No WebSocket endpoint at this path; use ${path}`);
+    }
+    if (this.closing) return refuse(503, 'The server is shutting down');
+    if (this.connections.size + this.handshakes.size >= maxConnections) {
+      return refuse(503, `Too many connections (maxConnections ${maxConnections}); try again later`, { 'Retry-After': '1' });
+    }
+    if (!offeredSubprotocols(request).includes(subprotocol)) {
+      return refuse(400, `Offer the subprotocol "${subprotocol}" (the wire format this server speaks)`);
+    }
+    this.handshakes.add(socket);
+    const attachedTimer = server ? this.startHandshakeTimer(socket) : undefined;
+    try {
+      let auth: unknown;
+      if (authenticate) {
+        try {
+          auth = await authenticate(request);
+        } catch {
+          auth = false;
+        }
+        if (auth === false) return refuse(401, 'Authentication failed');
+      }
+      if (socket.destroyed) return; // the handshake timed out, or the server closed
+      if (this.closing) return refuse(503, 'The server is shutting down');
+      this.wss!.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, auth, socket));
+    } finally {
+      this.handshakes.delete(socket);
+      clearTimeout(attachedTimer);
+    }
+  }
+
+  /** Destroys a socket that has not become a WebSocket within `handshakeTimeout`. */
+  private startHandshakeTimer(socket: Duplex): NodeJS.Timeout {
+    const timer = setTimeout(() => socket.destroy(), this.options.handshakeTimeout);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    this.handshakeTimers.set(socket, timer);
+    return timer;
   }
 
   private accept(socket: WebSocket, request: IncomingMessage, auth: unknown, raw: Duplex): void {
-    const conn: ConnectionState = {
-      id: randomUUID(),
-      socket,
-      request,
-      auth,
-      alive: true,
-      paused: false,
-      afterWrite: () => {
-        if (conn.paused && socket.bufferedAmount < this.options.maxBufferedBytes / 4) {
-          conn.paused = false;
-          socket.resume();
-        }
-      },
-      raw,
-      corked: false,
-      corkedFrames: 0,
-      uncork: () => {
-        conn.corked = false;
-        conn.corkedFrames = 0;
-        raw.uncork();
-      },
-    };
+    clearTimeout(this.handshakeTimers.get(raw));
+    const conn = new PeerConnection(socket, request, auth, raw, this.options, (peer, queued) => this.dropSlowReader(peer, queued));
     this.connections.add(conn);
-    socket.on('pong', () => (conn.alive = true));
-    socket.on('message', (data, isBinary) => void this.onFrame(conn, data, isBinary));
+    socket.on('pong', () => {
+      conn.alive = true;
+      conn.framesIn++;
+    });
+    socket.on('ping', () => conn.framesIn++);
+    socket.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
     // ws closes the connection itself on these (e.g. 1009 for maxPayload); we only report it.
-    socket.on('error', (err) => this.protocolLog(conn, 1002, err.message));
+    socket.on('error', (err) => {
+      const code = WS_ERROR_CLOSE_CODES[(err as { code?: string }).code ?? ''] ?? WS_CLOSE_CODES.PROTOCOL_ERROR;
+      conn.closeCode ??= code;
+      this.peerLog(conn, code, err.message);
+    });
     socket.on('close', (code, reason) => {
       this.connections.delete(conn);
-      this.events.emit('disconnect', conn, code, reason.toString());
+      this.events.emit('disconnect', conn, conn.closeCode ?? code, reason.toString());
     });
     this.events.emit('connection', conn);
   }
 
-  private async onFrame(conn: ConnectionState, data: RawData, isBinary: boolean): Promise<void> {
-    const { codec } = this.options;
-    if (isBinary !== codec.binary) {
-      return this.protocolError(
-        conn,
-        1003,
-        isBinary ? `binary frame on a ${codec.name} (text) connection` : `text frame on a ${codec.name} (binary) connection`,
-      );
-    }
-    let value: unknown;
-    let packet: InboundPacket;
+  /** Every step of a frame's handling runs under this guard: a failure ends only this connection. */
+  private onMessage(conn: PeerConnection, data: RawData, isBinary: boolean): void {
+    conn.framesIn++;
     try {
-      const frame = data as Buffer;
-      value = codec.decode(isBinary ? frame : frame.toString('utf8'));
-      packet = await this.deserializer.deserialize(value);
+      const { codec } = this.options;
+      if (isBinary !== codec.binary) {
+        const why = isBinary ? `binary frame on a ${codec.name} (text) connection` : `text frame on a ${codec.name} (binary) connection`;
+        return this.protocolError(conn, WS_CLOSE_CODES.UNSUPPORTED_DATA, why);
+      }
+      let value: unknown;
+      let packet: unknown;
+      try {
+        const frame = data as Buffer;
+        value = codec.decode(isBinary ? frame : frame.toString('utf8'));
+        packet = this.deserializer.deserialize(value);
+      } catch (err) {
+        return this.malformed(conn, err);
+      }
+      if (packet instanceof Promise) {
+        packet.then(
+          (p) => this.guard(conn, () => this.dispatch(conn, p, value)),
+          (err) => this.guard(conn, () => this.malformed(conn, err)),
+        );
+      } else {
+        this.dispatch(conn, packet, value);
+      }
     } catch (err) {
-      return this.protocolError(conn, 1007, err instanceof MalformedPacketError ? err.message : `undecodable frame: ${(err as Error).message}`);
+      this.internalError(conn, err);
     }
-    if (!hasPattern(packet)) {
-      const id = (value as { id?: unknown } | null)?.id;
-      if (typeof id !== 'string') return this.protocolError(conn, 1007, 'a packet without "pattern"');
-      this.protocolLog(conn, 0, 'a request without "pattern"');
-      return this.write(conn, { id, err: { status: 'error', message: 'Malformed packet: it has no "pattern".' }, isDisposed: true });
-    }
-    const pattern = this.getPatternAsString(packet.pattern);
-    const context = new WsContext([conn, pattern, sanitizeMetadata(packet.metadata)]);
-    if (packet.id === undefined) {
-      return void this.handleEvent(pattern, packet, context).catch((err) => this.logger.error(err));
-    }
-    await this.handleRequestPacket(conn, packet, pattern, context);
   }
 
-  private async handleRequestPacket(conn: ConnectionState, packet: InboundPacket, pattern: string, context: WsContext): Promise<void> {
-    const id = String(packet.id);
+  private dispatch(conn: PeerConnection, packet: unknown, raw: unknown): void {
+    const inbound = classifyInbound(packet, raw);
+    switch (inbound.kind) {
+      case 'invalid':
+        return this.protocolError(conn, WS_CLOSE_CODES.INVALID_PAYLOAD, inbound.reason);
+      case 'no-pattern':
+        this.peerLog(conn, 0, 'a request without "pattern"');
+        return this.write(conn, { id: inbound.id, err: { status: 'error', message: 'Malformed packet: it has no "pattern".' }, isDisposed: true });
+      case 'event':
+        return this.handleEventPacket(conn, inbound.packet);
+      case 'request':
+        if (this.closing) return this.write(conn, shuttingDownReply(inbound.id));
+        return void this.handleRequestPacket(conn, inbound.id, inbound.packet).catch((err) => this.internalError(conn, err));
+    }
+  }
+
+  private context(conn: PeerConnection, packet: InboundPacket): { pattern: string; context: WsContext } {
+    const pattern = this.getPatternAsString(packet.pattern);
+    return { pattern, context: new WsContext([conn, pattern, sanitizeMetadata(packet.metadata)]) };
+  }
+
+  private handleEventPacket(conn: PeerConnection, packet: InboundPacket): void {
+    if (this.closing) {
+      this.droppedWhileClosing++;
+      return;
+    }
+    const { pattern, context } = this.context(conn, packet);
     const handler = this.getHandlerByPattern(pattern);
+    if (!handler) return this.peerLog(conn, 0, `an event for "${pattern.slice(0, 100)}", which has no handler`);
+    const done = this.begin();
+    // Nest's exception filter has logged a handler's failure already; the event ends either way.
+    runEventHandler(this as unknown as Server, handler, packet.data, context).then(done, done);
+  }
+
+  private async handleRequestPacket(conn: PeerConnection, id: string, packet: InboundPacket): Promise<void> {
+    const { pattern, context } = this.context(conn, packet);
+    const handler: MessageHandler | null = this.getHandlerByPattern(pattern);
     if (!handler) {
       return this.write(conn, { id, status: 'error', err: NO_MESSAGE_HANDLER, isDisposed: true });
     }
-    this.inFlight++;
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      if (--this.inFlight === 0) this.whenIdle?.();
-    };
+    const done = this.begin();
     const respond = (reply: WritePacket) => {
       this.write(conn, Object.assign(reply, { id }));
-      if (reply.isDisposed) settle();
+      if (reply.isDisposed) done();
     };
     const produce = async () => this.transformToObservable(await handler(packet.data, context));
     try {
@@ -294,83 +365,146 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     }
   }
 
-  private write(conn: ConnectionState, reply: WritePacket & { id: string }): void {
-    const { socket } = conn;
-    if (socket.readyState !== WebSocket.OPEN) return; // the peer is gone; its client failed the request
-    const { codec, maxBufferedBytes } = this.options;
+  /** Counts one request or event in flight; the returned function ends it (once). */
+  private begin(): () => void {
+    this.inFlight++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.inFlight === 0) this.whenIdle?.();
+    };
+  }
+
+  private write(conn: PeerConnection, reply: WritePacket & { id: string }): void {
+    if (conn.socket.readyState !== WebSocket.OPEN) return; // the peer is gone; its client failed the request
+    const { codec } = this.options;
     let frame: string | Buffer;
     try {
       frame = codec.encode(this.serializer.serialize(reply));
     } catch (err) {
-      this.logger.error(`Could not encode the reply to ${reply.id}: ${(err as Error).message}`);
+      this.logger.error(`Could not encode the reply to ${reply.id.slice(0, 100)}: ${messageOf(err)}`);
       frame = codec.encode({ id: reply.id, err: { status: 'error', message: 'The reply could not be encoded' }, isDisposed: true });
     }
-    if (!conn.corked) {
-      // Frames stay separate WebSocket frames; only their TCP writes are batched (one writev
-      // per turn of the event loop instead of one per reply).
-      conn.corked = true;
-      conn.raw.cork();
-      setImmediate(conn.uncork);
-    }
-    socket.send(frame, { binary: codec.binary }, conn.afterWrite);
-    if (++conn.corkedFrames >= CORK_MAX_FRAMES) {
-      conn.corkedFrames = 0;
-      conn.raw.uncork();
-      conn.raw.cork();
-    }
-    if (socket.bufferedAmount > maxBufferedBytes) {
-      this.protocolLog(conn, 1013, `peer does not read its replies (${socket.bufferedAmount} bytes queued)`);
-      socket.terminate();
-    } else if (!conn.paused && socket.bufferedAmount > maxBufferedBytes / 2) {
-      conn.paused = true;
-      socket.pause();
+    conn.send(frame, codec.binary);
+  }
+
+  private guard(conn: PeerConnection, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.internalError(conn, err);
     }
   }
 
-  private protocolError(conn: ConnectionState, code: number, reason: string): void {
-    this.protocolLog(conn, code, reason);
+  private malformed(conn: PeerConnection, err: unknown): void {
+    const reason = err instanceof MalformedPacketError ? err.message : `undecodable frame: ${messageOf(err) ?? 'unknown error'}`;
+    this.protocolError(conn, WS_CLOSE_CODES.INVALID_PAYLOAD, reason);
+  }
+
+  private internalError(conn: PeerConnection, err: unknown): void {
+    this.protocolError(conn, WS_CLOSE_CODES.INTERNAL_ERROR, `handling its frame failed: ${(messageOf(err) ?? 'unknown error').slice(0, 200)}`);
+  }
+
+  private dropSlowReader(conn: PeerConnection, queued: number): void {
+    conn.closeCode = WS_CLOSE_CODES.POLICY_VIOLATION;
+    this.peerLog(conn, conn.closeCode, `peer does not read its replies (${queued} bytes unsent, none delivered for ${this.options.slowReaderTimeout} ms)`);
+    // A close frame would wait behind the unread replies: end the TCP connection instead.
+    conn.socket.terminate();
+  }
+
+  private protocolError(conn: PeerConnection, code: number, reason: string): void {
+    if (conn.closeCode !== undefined) return;
+    this.peerLog(conn, code, reason);
     this.events.emit('protocol-error', conn, code, reason);
-    closeSocket(conn.socket, code, reason.slice(0, 120));
+    void this.closeConnection(conn, code, reason.slice(0, 120));
   }
 
   /** Logs bad peers at most once a second, with a count of what was left out. */
-  private protocolLog(conn: WsConnection, code: number, reason: string): void {
+  private peerLog(conn: WsConnection, code: number, reason: string): void {
     const now = Date.now();
-    if (now - this.lastProtocolLog < 1000) {
+    if (now - this.lastPeerLog < 1000) {
       this.suppressedLogs++;
       return;
     }
     const more = this.suppressedLogs ? ` (${this.suppressedLogs} similar reports suppressed)` : '';
-    this.lastProtocolLog = now;
+    this.lastPeerLog = now;
     this.suppressedLogs = 0;
     const action = code ? `closing it with ${code}` : 'answered with an error';
-    this.logger.warn(`Connection ${conn.id} from ${conn.request.socket.remoteAddress ?? '?'}: ${reason}; ${action}${more}`);
+    this.logger.warn(`Connection ${conn.id} from ${conn.request.socket?.remoteAddress ?? '?'}: ${reason}; ${action}${more}`);
   }
 
-  private startHeartbeat(): void {
-    if (!this.options.heartbeatInterval) return;
-    this.heartbeat = setInterval(() => {
-      for (const conn of this.connections) {
-        if (!conn.alive) {
-          conn.socket.terminate();
-          continue;
+  private startTimers(): void {
+    const { heartbeatInterval, frameTimeout, slowReaderTimeout } = this.options;
+    if (heartbeatInterval) {
+      this.heartbeat = setInterval(() => {
+        for (const conn of this.connections) {
+          if (!conn.alive) {
+            conn.socket.terminate();
+            continue;
+          }
+          conn.alive = false;
+          conn.socket.ping();
         }
-        conn.alive = false;
-        conn.socket.ping();
-      }
-    }, this.options.heartbeatInterval);
-    this.heartbeat.unref();
+      }, heartbeatInterval);
+      this.heartbeat.unref();
+    }
+    const every = Math.max(10, Math.min(1000, Math.floor(Math.min(frameTimeout, slowReaderTimeout) / 4)));
+    this.lastSweep = Date.now();
+    this.sweeper = setInterval(() => this.sweep(every), every);
+    this.sweeper.unref();
   }
 
-  private drainInFlight(timeoutMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+  private stopTimers(): void {
+    clearInterval(this.heartbeat);
+    clearInterval(this.sweeper);
+  }
+
+  /** Drops peers stalled mid-frame and slow readers whose queue stopped moving while no reply was written. */
+  private sweep(every: number): void {
+    const now = Date.now();
+    const late = now - this.lastSweep > 2 * every + 100;
+    this.lastSweep = now;
+    for (const conn of this.connections) {
+      if (conn.closeCode !== undefined) continue;
+      if (late) {
+        conn.resetClocks(now); // the event loop was blocked: nobody had a chance to progress
+        continue;
+      }
+      if (conn.checkSlowReader(now)) continue;
+      if (conn.stalledMidFrame(now, this.options.frameTimeout)) {
+        this.protocolError(conn, WS_CLOSE_CODES.POLICY_VIOLATION, `a frame left unfinished for more than ${this.options.frameTimeout} ms`);
+      }
+    }
+  }
+
+  /** Resolves true once nothing is in flight, false when `timeoutMs` passed first. */
+  private drainInFlight(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const whenIdle = () => done(true);
+      this.whenIdle = whenIdle;
+      const done = (idle: boolean) => {
+        clearTimeout(timer);
+        if (this.whenIdle === whenIdle) this.whenIdle = undefined;
+        resolve(idle);
+      };
+    });
+  }
+
+  /** Closes with a code, and terminates a peer that does not answer the close within a second. */
+  private closeConnection(conn: PeerConnection, code: number, reason: string): Promise<void> {
+    conn.closeCode ??= code;
+    const { socket } = conn;
+    if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => socket.terminate(), 1000);
+      socket.once('close', () => {
         clearTimeout(timer);
         resolve();
-      }
-      this.whenIdle = done;
+      });
+      if (socket.readyState === WebSocket.OPEN) socket.close(code, reason);
     });
   }
 
@@ -378,17 +512,4 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
     else this.logger.error(err);
   }
-}
-
-/** Closes with a code, and terminates a peer that does not answer the close within a second. */
-function closeSocket(socket: WebSocket, code: number, reason: string): Promise<void> {
-  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => socket.terminate(), 1000);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    if (socket.readyState === WebSocket.OPEN) socket.close(code, reason);
-  });
 }
