@@ -32,17 +32,17 @@ describe('close(): nothing new runs once it has begun', () => {
     const ws = client(started.url, { reconnect: { enabled: false } });
     cleanups.push(() => ws.close());
     await ws.connect();
-    const slow = firstValueFrom(ws.send('slow', 400));
-    await waitFor(() => ws.inFlight === 1, 2000, 'the slow request in flight');
+    const settled: string[] = [];
+    const slow = firstValueFrom(ws.send('slow', 1000)).finally(() => settled.push('slow'));
+    await waitFor(() => seen.slowStarted === 1, 2000, 'the slow handler to start');
     const closing = started.server.close(); // app.close() would reach it a few ticks later
     cleanups.push(() => started.app.close());
-    const t0 = Date.now();
     const refused = await firstValueFrom(ws.send('count', {})).catch((e: unknown) => e);
-    expect(Date.now() - t0).toBeLessThan(300); // answered at once, not after the drain
+    expect(settled).toEqual([]); // refused at once, while the request in flight still runs
     expect(refused).toBeInstanceOf(ServerShuttingDownError);
     expect(refused).toMatchObject({ code: SERVER_SHUTTING_DOWN });
     expect(seen.counted).toBe(0);
-    await expect(slow).resolves.toBe('slept 400'); // the request in flight finished and was answered
+    await expect(slow).resolves.toBe('slept 1000'); // the request in flight finished and was answered
     await closing;
     expect(seen.counted).toBe(0);
   });
@@ -117,14 +117,15 @@ describe('close() waits for event handlers', () => {
     const started = await startApp([TestController], { closeTimeout: 200 });
     const ws = client(started.url, { reconnect: { enabled: false } });
     cleanups.push(() => ws.close());
-    await firstValueFrom(ws.emit('slow-event', 5000));
+    await firstValueFrom(ws.emit('slow-event', 1500));
     await waitFor(() => seen.slowEvents.started === 1, 5000, 'the handler to start');
     const t0 = Date.now();
     await started.app.close();
     const took = Date.now() - t0;
     expect(took).toBeGreaterThanOrEqual(190);
-    expect(took).toBeLessThan(1500); // closeTimeout plus the close handshake
+    expect(took).toBeLessThan(3000); // closeTimeout plus the close handshake, with room for a busy machine
     expect(seen.slowEvents.finished).toBe(0);
+    await waitFor(() => seen.slowEvents.finished === 1, 5000, 'the cut-off handler to end'); // leaves no timer behind
   });
 });
 
