@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { WsConnection } from './context.js';
 
 /**
@@ -11,6 +11,14 @@ import type { WsConnection } from './context.js';
  */
 const CORK_MAX_FRAMES = 16;
 const CORK_MAX_BYTES = 64 * 1024;
+/**
+ * Frames handled per turn of the event loop before the rest wait for the next: between turns the
+ * replies written so far count, so a peer that stopped reading cannot have the thousands of small
+ * requests it packed into one TCP read all answered into its queue before reading pauses.
+ */
+const BURST = 64;
+/** Bytes of frames waiting for their turn past which the connection is not read. */
+const INBOX_MAX_BYTES = 64 * 1024;
 
 export interface FlowLimits {
   maxBufferedBytes: number;
@@ -18,6 +26,7 @@ export interface FlowLimits {
 }
 
 type ReceiverState = { _bufferedBytes?: number; _fragmented?: number };
+type Frame = [data: RawData, isBinary: boolean];
 
 /**
  * One accepted connection and its outbound flow: replies written in one turn of the event loop
@@ -33,7 +42,13 @@ export class PeerConnection implements WsConnection {
   framesIn = 0;
   private partialSince = 0;
   private partialMark = 0;
+  /** Reading stopped because too many reply bytes are unsent. */
   private paused = false;
+  /** Reading stopped because too many received frames wait for their turn. */
+  private inboxFull = false;
+  private readonly inbox: Frame[] = [];
+  private inboxBytes = 0;
+  private burst = 0;
   /** When unsent replies last moved (a write completed, or the queue was empty when one was added). */
   private lastProgress = Date.now();
   private corked = false;
@@ -47,7 +62,24 @@ export class PeerConnection implements WsConnection {
     private readonly raw: Duplex,
     private readonly limits: FlowLimits,
     private readonly onSlowReader: (conn: PeerConnection, queued: number) => void,
+    private readonly onFrame: (conn: PeerConnection, data: RawData, isBinary: boolean) => void,
   ) {}
+
+  /** A frame from `ws`: handled now, or queued behind earlier ones while reading is held back. */
+  receive(data: RawData, isBinary: boolean): void {
+    this.framesIn++;
+    if (this.inbox.length === 0 && !this.paused && this.burst < BURST) {
+      this.take();
+      this.onFrame(this, data, isBinary);
+      return;
+    }
+    this.inbox.push([data, isBinary]);
+    this.inboxBytes += (data as Buffer).length ?? 0;
+    if (this.inboxBytes > INBOX_MAX_BYTES && !this.inboxFull) {
+      this.inboxFull = true;
+      this.socket.pause();
+    }
+  }
 
   /** Bytes written and not yet taken by the kernel (ws queue, socket buffer, corked frames). */
   get queued(): number {
@@ -93,7 +125,7 @@ export class PeerConnection implements WsConnection {
    */
   stalledMidFrame(now: number, frameTimeout: number): boolean {
     const receiver = (this.socket as unknown as { _receiver?: ReceiverState })._receiver;
-    const midFrame = !this.paused && receiver !== undefined && ((receiver._bufferedBytes ?? 0) > 0 || (receiver._fragmented ?? 0) !== 0);
+    const midFrame = !this.paused && !this.inboxFull && receiver !== undefined && ((receiver._bufferedBytes ?? 0) > 0 || (receiver._fragmented ?? 0) !== 0);
     if (!midFrame) {
       this.partialSince = 0;
       return false;
@@ -113,6 +145,28 @@ export class PeerConnection implements WsConnection {
     if (this.partialSince) this.partialSince = now;
   }
 
+  private take(): void {
+    if (this.burst++ === 0) setImmediate(this.endBurst);
+  }
+
+  private readonly endBurst = (): void => {
+    this.burst = 0;
+    this.drainInbox();
+  };
+
+  private drainInbox(): void {
+    while (this.inbox.length > 0 && !this.paused && this.burst < BURST) {
+      const [data, isBinary] = this.inbox.shift()!;
+      this.inboxBytes -= (data as Buffer).length ?? 0;
+      this.take();
+      this.onFrame(this, data, isBinary);
+    }
+    if (this.inboxFull && this.inboxBytes <= INBOX_MAX_BYTES / 2) {
+      this.inboxFull = false;
+      if (!this.paused) this.socket.resume();
+    }
+  }
+
   private overHighWater(queued: number): void {
     if (queued > this.limits.maxBufferedBytes && this.checkSlowReader()) return;
     if (!this.paused) {
@@ -126,7 +180,8 @@ export class PeerConnection implements WsConnection {
     this.lastProgress = Date.now();
     if (this.paused && this.socket.bufferedAmount < this.limits.maxBufferedBytes / 4) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.inboxFull) this.socket.resume();
+      this.drainInbox();
     }
   };
 

@@ -257,14 +257,22 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
 
   private accept(socket: WebSocket, request: IncomingMessage, auth: unknown, raw: Duplex): void {
     clearTimeout(this.handshakeTimers.get(raw));
-    const conn = new PeerConnection(socket, request, auth, raw, this.options, (peer, queued) => this.dropSlowReader(peer, queued));
+    const conn = new PeerConnection(
+      socket,
+      request,
+      auth,
+      raw,
+      this.options,
+      (peer, queued) => this.dropSlowReader(peer, queued),
+      (peer, data, isBinary) => this.onMessage(peer, data, isBinary),
+    );
     this.connections.add(conn);
     socket.on('pong', () => {
       conn.alive = true;
       conn.framesIn++;
     });
     socket.on('ping', () => conn.framesIn++);
-    socket.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
+    socket.on('message', (data, isBinary) => conn.receive(data, isBinary));
     // ws closes the connection itself on these (e.g. 1009 for maxPayload); we only report it.
     socket.on('error', (err) => {
       const code = WS_ERROR_CLOSE_CODES[(err as { code?: string }).code ?? ''] ?? WS_CLOSE_CODES.PROTOCOL_ERROR;
@@ -280,7 +288,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
 
   /** Every step of a frame's handling runs under this guard: a failure ends only this connection. */
   private onMessage(conn: PeerConnection, data: RawData, isBinary: boolean): void {
-    conn.framesIn++;
+    if (conn.closeCode !== undefined) return; // closing it: nothing more it sends is run
     try {
       const { codec } = this.options;
       if (isBinary !== codec.binary) {
