@@ -36,8 +36,8 @@ describe('backpressure: a client that reads its replies is never dropped', () =>
     started.server.on('disconnect', (_conn, code) => dropped.resolve(code));
     const reader = await pausedPeer(started.url);
     cleanups.push(async () => reader.terminate());
-    // Replies to requests it sent but never reads: 64 × 64 KiB = 4 MiB, far above the limit.
-    for (let i = 0; i < 64; i++) reader.send(JSON.stringify({ id: String(i), pattern: 'blob', data: 64 * 1024 }));
+    // Replies to requests it sent but never reads: 1000 × 64 KiB, more than the kernel's socket buffers take.
+    for (let i = 0; i < 1000; i++) reader.send(JSON.stringify({ id: String(i), pattern: 'blob', data: 64 * 1024 }));
     await expect(within(dropped.promise, 10_000, 'the slow reader to be dropped')).resolves.toBe(WS_CLOSE_CODES.POLICY_VIOLATION);
     const ws = client(started.url);
     cleanups.push(() => ws.close());
