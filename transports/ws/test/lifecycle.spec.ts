@@ -4,7 +4,7 @@ import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { WebSocket } from 'ws';
 import { WS_SUBPROTOCOL, WsClient } from '../src/index.js';
 import { client, deferred, startApp, within } from './app.js';
-import { TestController } from './handlers.js';
+import { seen, TestController } from './handlers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -106,10 +106,12 @@ describe('client and server lifecycle', () => {
     const started = await startApp([TestController]);
     const ws = track(client(started.url, { reconnect: { enabled: false } }));
     await ws.connect();
+    seen.slowStarted = 0;
     const replies = Promise.all([150, 200, 250].map((ms) => firstValueFrom(ws.send('slow', ms))));
+    // In flight on the server: a request that arrives once close() has begun is refused, not run.
     await within(
-      waitFor(() => ws.inFlight === 3),
-      1000,
+      waitFor(() => seen.slowStarted === 3),
+      5000,
       'three requests in flight',
     );
     const closing = started.app.close();
