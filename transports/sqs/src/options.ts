@@ -54,7 +54,10 @@ export interface SqsClientOptions extends CommonOptions {
   replyQueue?: string;
   /** Prefix of the created reply queue's name. Default "nest-reply". */
   replyQueuePrefix?: string;
-  /** Per-request timeout in ms; 0 = none (use rxjs `timeout()`). Default 0. */
+  /**
+   * Per-request timeout in ms (`RequestTimeoutError`); 0 = none. Default 60000: a request whose reply
+   * can never come (its server crashed after the handler ran, the reply was refused) must not wait forever.
+   */
   requestTimeout?: number;
   /** Window (ms) in which sends are coalesced into SendMessageBatch calls; 0 = what is sent in the same tick. Default 0. */
   batchWindowMs?: number;
@@ -84,7 +87,7 @@ export const SQS_SERVER_DEFAULTS = {
 
 export const SQS_CLIENT_DEFAULTS = {
   replyQueuePrefix: 'nest-reply',
-  requestTimeout: 0,
+  requestTimeout: 60_000,
   batchWindowMs: 0,
   sendRetries: 3,
   maxMessageBytes: SQS_DEFAULT_MAX_MESSAGE_BYTES,
@@ -146,6 +149,19 @@ export function resolveClientOptions(options: SqsClientOptions): ResolvedClientO
       'replyQueue',
       `is ${JSON.stringify(options.replyQueue)}`,
       'Pass a queue URL or name, or leave it unset to have a reply queue created per client.',
+    )
+    // Replies carry no message group, so a FIFO queue refuses them; and the server would take its own replies.
+    .check(
+      typeof options.replyQueue !== 'string' || !options.replyQueue.endsWith('.fifo'),
+      'replyQueue',
+      `is ${JSON.stringify(options.replyQueue)}, a FIFO queue, which refuses replies (they carry no message group)`,
+      'Use a standard queue that this client alone reads, or leave it unset to have one created per client.',
+    )
+    .check(
+      typeof options.replyQueue !== 'string' || options.replyQueue !== options.queue,
+      'replyQueue',
+      'is the queue requests go to: the server would receive its own replies',
+      'Use a standard queue that this client alone reads, or leave it unset to have one created per client.',
     )
     .string('replyQueuePrefix', { pattern: /^[A-Za-z0-9_-]{1,40}$/ })
     .integer('requestTimeout', { min: 0 })

@@ -6,6 +6,8 @@ import {
   type OutgoingReply,
   type PacketMetadata,
   PullLoop,
+  sleep,
+  within,
   type ReleaseReason,
   resolveCodec,
   TransportStatus,
@@ -19,6 +21,9 @@ import { queueReceiver } from './poller.js';
 import { checkConnectionPool, createSqsClient, explain, isMissingQueue, resolveQueue, type QueueInfo } from './sqs-api.js';
 import { VisibilityKeeper } from './visibility.js';
 import { type Attributes, bodyForCodec, encodeBody, messageSize, str, stringAttributes } from './wire.js';
+
+/** Waits before resending a reply to a queue SQS does not know (yet): about 6 s in all. */
+const NEW_QUEUE_RETRY_MS = [250, 500, 1000, 2000, 2250];
 
 /** Identifies the SQS transport (hybrid apps: `@MessagePattern('x', SQS_TRANSPORT)`). */
 export const SQS_TRANSPORT = Symbol('SQS_TRANSPORT');
@@ -101,10 +106,20 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
     }
   }
 
+  /**
+   * Stops polling without aborting the open long polls: SQS hands the messages of an aborted poll to
+   * nobody, and they stay invisible for their visibility timeout. What the last polls receive is
+   * handed back at once (the server is closing). Waits at most until `closeTimeout`, then aborts.
+   */
   protected async stopIntake(): Promise<void> {
     const loops = this.loops;
     this.loops = [];
-    await Promise.all(loops.map((loop) => loop.stop()));
+    const finished = Promise.all(loops.map((loop) => loop.stop({ abort: false })));
+    const inTime = await within(finished, this.options.closeTimeout, 'the last long polls').then(
+      () => true,
+      () => false,
+    );
+    if (!inTime) await Promise.all(loops.map((loop) => loop.stop()));
   }
 
   private startLoop(queue: QueueInfo): void {
@@ -191,15 +206,24 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
     return messageSize(reply.body as string, replyAttributes(reply));
   }
 
+  /**
+   * Sends a reply. A reply queue that does not exist may be one created a moment ago that SQS does
+   * not serve yet ("wait at least one second after the queue is created"): the send is retried for
+   * about 6 s before the reply is dropped as one whose caller is gone (its client closed).
+   */
   protected async sendReply(_inbound: Inbound<Message>, replyTo: string, reply: OutgoingReply): Promise<void> {
     const attributes = replyAttributes(reply);
-    try {
-      await this.ops.send(replyTo, { body: reply.body as string, attributes, size: messageSize(reply.body as string, attributes) });
-    } catch (err) {
-      // The caller is gone (its client closed and removed its reply queue): retrying could never deliver.
-      if (!isMissingQueue(err)) throw err;
-      this.logs.log('warn', `gone:${replyTo}`, () => `SqsServer: reply queue ${replyTo} no longer exists; the reply to ${reply.id} is dropped.`);
+    const message = { body: reply.body as string, attributes, size: messageSize(reply.body as string, attributes) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.ops.send(replyTo, message);
+      } catch (err) {
+        if (!isMissingQueue(err)) throw err;
+        if (attempt >= NEW_QUEUE_RETRY_MS.length) break;
+        await sleep(NEW_QUEUE_RETRY_MS[attempt]);
+      }
     }
+    this.logs.log('warn', `gone:${replyTo}`, () => `SqsServer: reply queue ${replyTo} does not exist; the reply to ${reply.id} is dropped.`);
   }
 
   protected override flush(): Promise<void> {

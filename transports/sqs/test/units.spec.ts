@@ -50,7 +50,7 @@ describe('SqsClient options', () => {
   it('fills in the documented defaults', () => {
     expect(resolveClientOptions({ queue: 'https://sqs.eu-west-1.amazonaws.com/123/orders' })).toMatchObject({
       replyQueuePrefix: 'nest-reply',
-      requestTimeout: 0,
+      requestTimeout: 60_000,
       sendRetries: 3,
       maxMessageBytes: 262144,
     });
@@ -152,7 +152,7 @@ describe('FIFO group ids from patterns (#3)', () => {
 describe('SQS rules checked before sending (#10)', () => {
   it('accepts queue names of up to 80 characters, ".fifo" included', () => {
     expect(() => resolveServerOptions({ queues: ['q'.repeat(80), `${'f'.repeat(75)}.fifo`] })).not.toThrow();
-    expect(() => resolveClientOptions({ queue: 'q'.repeat(80), replyQueue: `${'r'.repeat(75)}.fifo` })).not.toThrow();
+    expect(() => resolveClientOptions({ queue: `${'q'.repeat(75)}.fifo`, replyQueue: 'r'.repeat(80) })).not.toThrow();
     expect(() => resolveServerOptions({ queues: [`${'f'.repeat(76)}.fifo`] })).toThrow(/option "queues"/);
   });
 

@@ -16,9 +16,10 @@ const queueName = (env: RunEnv) => (fifo(env) ? `${env.ns}.fifo` : env.ns);
 const MAX_RECEIVE_COUNT = 10;
 
 /**
- * The queues' visibility timeout (s). Short, because SQS hands a message to a long poll whose
- * request was aborted (a server's close() aborts its open poll): that message stays invisible
- * until the timeout (aws-sdk-js#2350). Long handlers are unaffected: the server extends visibility.
+ * The queues' visibility timeout (s). Short, so that a message that does come back after it (a
+ * server killed mid-handler) does so within a scenario. Long handlers are unaffected: the server
+ * extends visibility; and close() lets its open long poll finish rather than abort it (SQS would
+ * hide what it hands to an aborted poll for this long, aws-sdk-js#2350).
  */
 const VISIBILITY_TIMEOUT = 5;
 
@@ -54,13 +55,13 @@ function sqsTransport(name: string, backendName: 'sqs' | 'elasticmq', backendTex
     ],
     differences: {
       'ev.order':
-        'ordering holds on FIFO queues (per message group; the default group is the pattern): this scenario runs on a .fifo queue. A standard queue orders only on a best-effort basis',
+        'ordering holds on FIFO queues (per message group; the default group is derived from the pattern): this scenario runs on a .fifo queue. A standard queue orders only on a best-effort basis',
       'ev.fan-out': 'a queue hands each message to one consumer; fan-out to several services is SNS → one queue each, outside this transport (not claimed)',
       'life.client-first': 'the request waits in the queue and is answered once a server polls it',
       'del.durable':
-        'events wait in the queue (retention 4 days by default) while no server polls. The server that closed aborted its open long poll, and SQS hands the next message sent to that dead poll: it comes back only after the visibility timeout (5 s on these queues, 30 s by default), so one event arrives late',
+        'events wait in the queue (retention 4 days by default) while no server polls, and are handled once one starts. The server that closed let its last long poll finish and handed back what it got, so no event waits for a visibility timeout',
       'life.server-restart':
-        'a request sent right after the server closed can be taken by its aborted long poll and comes back after the visibility timeout; the client retries and is answered by the new server',
+        'a request sent while no server polls waits in the queue and is answered by the new server',
       'del.redelivery':
         'a failed handler leaves its message undeleted; it is visible again after retryDelaySeconds (0 here), then redriven to the DLQ after maxReceiveCount receives',
       'ctx.metadata':
