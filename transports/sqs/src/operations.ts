@@ -5,7 +5,7 @@ import {
   type BatchResultErrorEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { TransportError } from '@nest-transports/shared';
+import { ConnectionClosedError, TransportError } from '@nest-transports/shared';
 import { Batcher, type EntryResult } from './batcher.js';
 import type { Attributes } from './wire.js';
 
@@ -57,7 +57,20 @@ export class SqsOperations {
     private readonly settings: OperationSettings,
   ) {}
 
+  /** Set by close(): calls fail at once instead of reaching SQS (a handler that outlived its server's close). */
+  private closedBy?: string;
+
+  /** Makes every later call fail with ConnectionClosedError naming `transport`; open() undoes it. */
+  close(transport: string): void {
+    this.closedBy = transport;
+  }
+
+  open(): void {
+    this.closedBy = undefined;
+  }
+
   send(queueUrl: string, message: OutgoingMessage): Promise<void> {
+    if (this.closedBy) return this.refused();
     return this.batcher(
       this.senders,
       queueUrl,
@@ -77,14 +90,20 @@ export class SqsOperations {
   }
 
   delete(queueUrl: string, receiptHandle: string): Promise<void> {
+    if (this.closedBy) return this.refused();
     return this.batcher(this.deleters, queueUrl, () => this.settleBatcher((items) => this.deleteBatch(queueUrl, items))).add({ receiptHandle });
   }
 
   changeVisibility(queueUrl: string, receiptHandle: string, seconds: number): Promise<void> {
+    if (this.closedBy) return this.refused();
     return this.batcher(this.visibility, queueUrl, () => this.settleBatcher((items) => this.visibilityBatch(queueUrl, items))).add({
       receiptHandle,
       seconds,
     });
+  }
+
+  private refused(): Promise<never> {
+    return Promise.reject(new ConnectionClosedError(this.closedBy!, 'closed; the message comes back after its visibility timeout'));
   }
 
   async flush(): Promise<void> {

@@ -99,6 +99,7 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
   // ---- intake ----
 
   protected async startIntake(): Promise<void> {
+    this.ops.open();
     this.queues = await Promise.all(this.options.queues.map((q) => resolveQueue(this.sqs, 'SqsServer', q)));
     checkConnectionPool(this.sqs, 'SqsServer', this.queues[0].url, this.options.pollers, this.queues.length);
     for (const queue of this.queues) {
@@ -230,7 +231,10 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
     return this.ops.flush();
   }
 
+  /** After close (or a failed listen): nothing more reaches SQS, not even from a handler that outlived closeTimeout. */
   protected override async releaseResources(): Promise<void> {
+    this.keeper.stopAll();
+    this.ops.close('SqsServer');
     if (this.ownsClient) this.sqs.destroy();
   }
 }

@@ -6,6 +6,8 @@ import type { SqsOperations } from './operations.js';
  * for another full one, until `maxSeconds` after it was received.
  */
 export class VisibilityKeeper {
+  private readonly active = new Set<() => void>();
+
   constructor(
     private readonly ops: SqsOperations,
     private readonly logger: LoggerService,
@@ -30,9 +32,17 @@ export class VisibilityKeeper {
       timer = setTimeout(extend, everyMs);
     };
     timer = setTimeout(extend, everyMs);
-    return () => {
+    const stop = () => {
       stopped = true;
       clearTimeout(timer);
+      this.active.delete(stop);
     };
+    this.active.add(stop);
+    return stop;
+  }
+
+  /** Stops every extension (the server closed: what it still holds comes back after its visibility timeout). */
+  stopAll(): void {
+    for (const stop of [...this.active]) stop();
   }
 }

@@ -3,7 +3,7 @@ import { QueueDoesNotExist, SendMessageCommand, SQSClient } from '@aws-sdk/clien
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
-import { InvalidOptionError, RequestTimeoutError, within } from '@nest-transports/shared';
+import { ConnectionClosedError, InvalidOptionError, RequestTimeoutError, within } from '@nest-transports/shared';
 import { resolveClientOptions, SqsClient, type SqsContext, SqsRecord } from '../src/index.js';
 import { Collector, deferred, describeSqs, eventually, type SqsTestBed } from './helpers.js';
 
@@ -117,13 +117,20 @@ describeSqs('SqsServer semantics on real SQS rules', (bed) => {
     expect(resolveClientOptions({ queue: 'orders', requestTimeout: 0 }).requestTimeout).toBe(0);
   });
 
-  it('#4 close() ends within closeTimeout although a handler never settles', async () => {
+  it('#4 close() ends within closeTimeout although a handler never settles; the late handler reaches SQS no more', async () => {
     const queue = await bed.queue('close-timeout');
-    const { app } = await bed.app(SemanticsController, { queues: [queue], closeTimeout: 500 });
+    const { sqs, calls } = bed.countingClient();
+    const { app, server } = await bed.app(SemanticsController, { queues: [queue], closeTimeout: 500, sqs });
+    const refused = deferred<unknown>();
+    server.on('error', (err) => refused.resolve(err));
     const client = bed.client({ queue });
     await firstValueFrom(client.emit('hang', 1));
     await within(state.started.promise, 10_000, 'the handler to start');
     await within(app.close(), 10_000, 'app.close() with a handler that never settles');
+    const before = JSON.stringify(calls);
+    state.release.resolve(); // the handler ends after its server closed: its delete is refused, not sent
+    expect(await within(refused.promise, 10_000, 'the late delete to be refused')).toBeInstanceOf(ConnectionClosedError);
+    expect(JSON.stringify(calls)).toBe(before);
   });
 
   // AWS (ReceiveMessage): messages handed to a long poll stay invisible for the visibility timeout, whether or not its caller is still there.
