@@ -60,8 +60,7 @@ function sqsTransport(name: string, backendName: 'sqs' | 'elasticmq', backendTex
       'life.client-first': 'the request waits in the queue and is answered once a server polls it',
       'del.durable':
         'events wait in the queue (retention 4 days by default) while no server polls, and are handled once one starts. The server that closed let its last long poll finish and handed back what it got, so no event waits for a visibility timeout',
-      'life.server-restart':
-        'a request sent while no server polls waits in the queue and is answered by the new server',
+      'life.server-restart': 'a request sent while no server polls waits in the queue and is answered by the new server',
       'del.redelivery':
         'a failed handler leaves its message undeleted; it is visible again after retryDelaySeconds (0 here), then redriven to the DLQ after maxReceiveCount receives',
       'ctx.metadata':
