@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Availability, TransportDescriptor } from './descriptor.js';
-import { missingRequirement, notApplicableReason, resolveSafely, runScenario, scenarioLimit, unavailableOutcome, type RunOptions } from './runner.js';
+import {
+  missingRequirement,
+  notApplicableReason,
+  resolveSafely,
+  runScenario,
+  scenarioLimit,
+  timeScale,
+  unavailableOutcome,
+  type RunOptions,
+} from './runner.js';
 import type { Scenario } from './scenario.js';
 import { scenarios as catalogue } from './scenarios/index.js';
 import { validateDescriptor } from './validate.js';
@@ -20,7 +29,7 @@ function declare(t: TransportDescriptor, availability: () => Promise<Availabilit
       } else if (known && !known.available && unavailableOutcome(t) === 'skipped') {
         it.skip(`${scenario.id} — skipped: ${known.reason}`, () => {});
       } else {
-        const limit = scenarioLimit(t, scenario, opts) + 35_000;
+        const limit = scenarioLimit(t, scenario, opts) + Math.round(35_000 * timeScale(t, opts));
         it(
           `${scenario.id} — ${scenario.title}`,
           async () => {

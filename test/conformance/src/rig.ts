@@ -135,7 +135,7 @@ export class Rig {
   }
 
   async listen(app: INestMicroservice): Promise<INestMicroservice> {
-    await withTimeout(app.listen(), LISTEN_MS, `${this.apps.get(app) ?? 'server'} listen()`);
+    await withTimeout(app.listen(), this.ms(LISTEN_MS), `${this.apps.get(app) ?? 'server'} listen()`);
     return app;
   }
 
@@ -153,7 +153,7 @@ export class Rig {
       Module({ imports: spec.imports })(ConformanceClientHost);
       const host: INestApplicationContext = await withTimeout(
         NestFactory.createApplicationContext(ConformanceClientHost, { logger: nestLogger }),
-        LISTEN_MS,
+        this.ms(LISTEN_MS),
         `${label}: the app hosting it (init, onApplicationBootstrap)`,
       );
       const client = host.get<ClientProxy>(spec.token as never);
@@ -183,7 +183,7 @@ export class Rig {
   private async closeLabelled(label: string, close: () => Promise<unknown>): Promise<void> {
     this.closing.add(label);
     try {
-      await withTimeout(close(), CLOSE_MS, `${label} close()`).catch((err) => {
+      await withTimeout(close(), this.ms(CLOSE_MS), `${label} close()`).catch((err) => {
         throw err instanceof TimeoutError ? err : new Error(`${label} close() threw: ${errorText(err)}`, { cause: err });
       });
     } finally {

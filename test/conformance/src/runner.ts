@@ -30,7 +30,7 @@ export const RULES = [
   'Each scenario runs in a namespace of its own with fresh servers and clients, and every wait is bounded: 20 s per scenario (or the scenario’s own limit), times the row’s time scale (its descriptor’s timeoutMs over 20 s, at least 1), which also stretches the waits inside the scenario. A hung transport fails its scenario, not the run.',
   'An unhandled rejection or uncaught exception raised while a scenario runs fails it, whatever the transport.',
   'The suite closes clients first, then servers, and waits for nothing transport-specific before a close. An unhandled error raised while a close() runs is a leak of that close(): listed with the scenario and marked `*` in the matrix; it fails the scenario only with --fail-on-leaks.',
-  'A close() that throws or does not finish within 5 s fails the scenario, naming the client or server; so does an error from the descriptor’s cleanup().',
+  'A close() that throws or does not finish within 5 s (times the row’s time scale) fails the scenario, naming the client or server; so does an error from the descriptor’s cleanup().',
   'A backend that cannot be reached is skipped with the reason, and fails under CI=true where the machine offers it; a missing client library or optional package skips the row or scenario with the install line.',
 ];
 
@@ -152,7 +152,7 @@ export async function runScenario(t: TransportDescriptor, scenario: Scenario, av
   } catch (err) {
     error = errorText(err);
   }
-  const closeErrors = await withTimeout(rig.dispose(), 20_000, 'closing servers and clients').catch((err) => [err]);
+  const closeErrors = await withTimeout(rig.dispose(), rig.ms(20_000), 'closing servers and clients').catch((err) => [err]);
   let cleanupError: string | null = null;
   if (t.cleanup) {
     await withTimeout(t.cleanup(rig.env), CLEANUP_MS, `${t.name} cleanup(env)`).catch((err) => void (cleanupError = `cleanup(env) threw: ${errorText(err)}`));

@@ -119,8 +119,9 @@ function sqsTransport(name: string, backendName: 'sqs' | 'elasticmq', backendTex
     client: (env, codecs) => new SqsClient({ queue: queueName(env), sqs: sqsConfig(env), ...codecs }),
     unreachableClient: (env) => new SqsClient({ queue: env.ns, sqs: { ...sqsConfig(env, `http://127.0.0.1:${env.sparePort}`), maxAttempts: 1 } }),
     clientFirst: 'queues',
-    // Bursts through a FIFO queue (ev.order: 300 events) take 5–8 s on fauxqs alone on 2 cores: 1.5× every bound.
-    timeoutMs: 30_000,
+    // A burst through a FIFO queue (ev.order: 300 events, one message group) takes 5–8 s on fauxqs alone on
+    // 2 cores and over 15 s when the machine is shared: every bound of this row ×2.
+    timeoutMs: 40_000,
     payload: {
       // Body + attributes must stay within 256 KiB: leave 2 KiB for the packet envelope and the attributes.
       large: SQS_DEFAULT_MAX_MESSAGE_BYTES - 2 * 1024,
