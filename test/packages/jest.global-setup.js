@@ -2,7 +2,7 @@
 // into a temporary folder, and find or start the SQS and Pub/Sub backends the fresh apps talk to.
 // The spec files read the tarballs' manifest from NEST_TRANSPORTS_TARBALLS; a packing failure is
 // reported by every spec (NEST_TRANSPORTS_PACK_ERROR), not as a crash of the run.
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBackend, stopAllBackends } from '../backends/dist/index.js';
@@ -37,6 +37,14 @@ export default async function globalSetup() {
   await backends;
 }
 
+/** Stops what the setup started; keeps the tarballs' manifest (contents, sizes, pack times) in reports/. */
 export async function teardown() {
   await stopAllBackends();
+  const dir = process.env.NEST_TRANSPORTS_TARBALLS;
+  if (!dir) return;
+  if (existsSync(path.join(dir, 'manifest.json'))) {
+    mkdirSync('reports', { recursive: true });
+    copyFileSync(path.join(dir, 'manifest.json'), path.join('reports', 'packages-manifest.json'));
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
