@@ -76,11 +76,13 @@ describe('client and server lifecycle', () => {
     const reconnecting = deferred<number>();
     ws.on('reconnecting', (attempt) => reconnecting.resolve(attempt));
     await expect(firstValueFrom(ws.send('sum', [1]))).resolves.toBe(1);
+    seen.slowStarted = 0;
     const inFlight = firstValueFrom(ws.send('slow', 5000)).catch((e) => e);
+    // Running on the server, not only sent: a request that reaches a closing server is refused instead.
     await within(
-      waitFor(() => ws.inFlight === 1),
-      1000,
-      'the slow request in flight',
+      waitFor(() => seen.slowStarted === 1),
+      5000,
+      'the slow handler running',
     );
     await first.app.close(); // waits closeTimeout (50 ms) for the slow handler, then closes the connection
     const err = await within(inFlight, 2000, 'the in-flight failure');
