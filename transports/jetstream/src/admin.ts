@@ -50,10 +50,10 @@ export class JetStreamAdmin {
     } catch (err) {
       if (apiCode(err) !== STREAM_NOT_FOUND) throw err;
     }
-    if (!autoCreate) {
+    if (!autoCreate || !config?.subjects?.length) {
       throw new JetStreamResourceError(
         `${this.transport}: stream "${name}" does not exist. Create it (e.g. nats stream add ${name} --subjects "orders.>"), ` +
-          'or set autoCreate: true with streamConfig: { subjects: [...] }.',
+          `or let the server create it: ${autoCreate ? '' : 'autoCreate: true with '}streamConfig: { subjects: [...] }, the subjects it captures.`,
       );
     }
     return this.jsm.streams.add({ ...config, name });

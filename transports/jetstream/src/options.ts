@@ -165,10 +165,10 @@ export function validateServerOptions(options: JetStreamServerOptions): void {
   );
   const subjects = options.streamConfig?.subjects;
   s.check(
-    !options.autoCreate || options.stream === undefined || (Array.isArray(subjects) && subjects.length > 0),
+    subjects === undefined || (Array.isArray(subjects) && subjects.length > 0 && subjects.every((x) => typeof x === 'string' && x.length > 0 && !/\s/.test(x))),
     'streamConfig.subjects',
-    'is missing',
-    `autoCreate needs the subjects the stream captures, e.g. streamConfig: { subjects: ["orders.>"] } (clients publish events on their pattern by default).`,
+    `is ${JSON.stringify(subjects)}`,
+    'Use the subjects the stream captures, e.g. ["orders.>"] (clients publish events on their pattern by default).',
   );
   s.check(
     options.consumerConfig?.ack_policy === undefined || options.consumerConfig.ack_policy === 'explicit',

@@ -30,6 +30,14 @@ export type JetStreamServerEvents = {
   reconnecting: () => void;
 };
 
+/**
+ * How long a pull request waits for messages. The library's default (30 s) is also how long it
+ * waits before checking the consumer again when that check fails after a reconnect (JetStream still
+ * recovering its store), and half of it how soon missed heartbeats are noticed: 5 s brings a server
+ * back within seconds after an outage, for one idle pull every 5 s.
+ */
+const PULL_EXPIRES_MS = 5000;
+
 /** An event from the stream (`JsMsg`) or a request over core NATS (`Msg`). */
 type Message = JsMsg | Msg;
 const fromStream = (message: Message): message is JsMsg => typeof (message as JsMsg).working === 'function';
@@ -124,7 +132,7 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
       );
     }
     const batch = options.batchSize ?? Math.min(this.settings.maxConcurrency, JETSTREAM_DEFAULTS.maxBatchSize);
-    this.consumed = await (await jetstream(nc).consumers.get(stream, consumer)).consume({ max_messages: batch });
+    this.consumed = await (await jetstream(nc).consumers.get(stream, consumer)).consume({ max_messages: batch, expires: PULL_EXPIRES_MS });
     this.intake = this.consume(this.consumed, this.stopping.signal);
     void this.watch(this.consumed, `${stream}/${consumer}`);
   }
@@ -217,14 +225,14 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
   }
 
   protected async retry(inbound: Inbound<Message>, delaySeconds: number | undefined): Promise<void> {
-    if (fromStream(inbound.message)) inbound.message.nak(delaySeconds === undefined ? undefined : delaySeconds * 1000);
+    if (fromStream(inbound.message)) nak(inbound.message, (delaySeconds ?? 0) * 1000);
   }
 
   protected async release(inbound: Inbound<Message>, reason: ReleaseReason): Promise<void> {
     const { message } = inbound;
     if (fromStream(message)) {
       // Behind a failed message of its subject: it comes back with it, as late as it does.
-      message.nak(reason === 'order' ? (this.retryDelay(inbound) ?? 0) * 1000 : undefined);
+      nak(message, reason === 'order' ? (this.retryDelay(inbound) ?? 0) * 1000 : 0);
       return;
     }
     // A request not started before close: to another server of the queue group (or, with none,
@@ -270,6 +278,16 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     this.deadLetters = undefined;
     await closeLink(link, this.options.connectTimeout ?? JETSTREAM_DEFAULTS.connectTimeout);
   }
+}
+
+/**
+ * Naks with a delay of at least 1 ms. A plain `-NAK` (no delay) was seen on NATS 2.9 to redeliver
+ * the message at once into a pull request of the consumer that had just closed (lost until
+ * `ack_wait`) and to deliver another message twice; a delayed nak goes through the redelivery timer
+ * and reaches a live pull request.
+ */
+function nak(message: JsMsg, delayMs: number): void {
+  message.nak(Math.max(1, Math.round(delayMs)));
 }
 
 function replyHeaders(reply: OutgoingReply) {

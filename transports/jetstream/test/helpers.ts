@@ -71,6 +71,17 @@ export class Fixture {
     return { unacked: info.num_ack_pending, waiting: info.num_pending, redelivered: info.num_redelivered };
   }
 
+  /** The consumer's counts once nothing is left unacknowledged (acks are asynchronous), or after `ms`. */
+  async settled(stream: string, consumer: string, ms = 5000) {
+    const deadline = Date.now() + ms;
+    let counts = await this.pending(stream, consumer);
+    while (counts.unacked > 0 && Date.now() < deadline) {
+      await this.nc.flush(); // one round trip to the NATS server between polls
+      counts = await this.pending(stream, consumer);
+    }
+    return counts;
+  }
+
   async close(): Promise<void> {
     for (const stream of this.streams) await this.jsm.streams.delete(stream).catch(() => undefined);
     await this.nc.close();
