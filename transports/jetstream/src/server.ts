@@ -38,6 +38,9 @@ export type JetStreamServerEvents = {
  */
 const PULL_EXPIRES_MS = 5000;
 
+/** Bytes of requests a server holds (waiting for a handler, or running) before it refuses more. */
+const MAX_HELD_REQUEST_BYTES = 64 * 1024 * 1024;
+
 /** An event from the stream (`JsMsg`) or a request over core NATS (`Msg`). */
 type Message = JsMsg | Msg;
 const fromStream = (message: Message): message is JsMsg => typeof (message as JsMsg).working === 'function';
@@ -58,6 +61,7 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
   private requestSubscriptions: Subscription[] = [];
   private deadLetters?: DeadLetters;
   private readonly leases = new LeaseKeeper();
+  private heldRequestBytes = 0;
   private readonly requestPrefix: string;
 
   constructor(private readonly options: JetStreamServerOptions = {}) {
@@ -107,7 +111,7 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     else if (this.eventRoutes().length > 0) this.logger.warn('JetStreamServer has @EventPattern handlers but no stream and consumer: it consumes no events.');
     const queue = this.options.queue ?? JETSTREAM_DEFAULTS.queue;
     this.requestSubscriptions = subjects.map((subject) =>
-      link.nc.subscribe(subject, { queue, callback: (err, msg) => (err ? this.emitError(err, subject) : this.accept(this.inbound(msg))) }),
+      link.nc.subscribe(subject, { queue, callback: (err, msg) => (err ? this.emitError(err, subject) : this.onRequest(msg)) }),
     );
     this.deadLetters?.listen(link.nc, queue);
   }
@@ -174,6 +178,22 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     this.intake = undefined;
   }
 
+  /**
+   * Core NATS pushes requests as fast as they come: past `MAX_HELD_REQUEST_BYTES` of requests waiting
+   * or running, a request is answered at once with an error instead of being held (memory stays
+   * bounded, the caller knows at once).
+   */
+  private onRequest(msg: Msg): void {
+    const size = msg.data.byteLength;
+    if (this.heldRequestBytes + size <= MAX_HELD_REQUEST_BYTES) return this.accept(this.inbound(msg));
+    const id = msg.headers?.get(JetStreamHeaders.ID);
+    this.logs.log('warn', 'overloaded', () => `JetStreamServer is overloaded (${MAX_HELD_REQUEST_BYTES} bytes of requests in progress): request ${id ?? '?'} on ${msg.subject} is refused`);
+    if (!id || !msg.reply) return;
+    const err = { status: 'error', message: 'The server is overloaded; try again later.' };
+    const body = this.encode(this.serializer.serialize({ id, err, isDisposed: true }));
+    void this.sendReply(this.inbound(msg), msg.reply, { id, seq: 0, final: true, body }).catch((e) => this.emitError(e, msg.subject));
+  }
+
   private requestRoutes(): string[] {
     return [...this.messageHandlers].filter(([, handler]) => !handler.isEventHandler).map(([route]) => route);
   }
@@ -216,8 +236,16 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
 
   // ---- settle (events; a request has nothing to settle: its reply is its outcome) ----
 
+  /** Keeps an event from redelivery while it is held; counts the bytes of a request held. */
   protected override lease(inbound: Inbound<Message>): (() => void) | undefined {
-    return fromStream(inbound.message) ? this.leases.keep(inbound.message) : undefined;
+    const { message } = inbound;
+    if (fromStream(message)) return this.leases.keep(message);
+    let size = message.data.byteLength;
+    this.heldRequestBytes += size;
+    return () => {
+      this.heldRequestBytes -= size;
+      size = 0; // the server may stop a lease twice (manual settlement, then the end of the handler)
+    };
   }
 
   protected async ack(inbound: Inbound<Message>): Promise<void> {

@@ -133,3 +133,46 @@ suite(`JetStream request-response ${backend.reason ?? ''}`, () => {
     expect(server.status).toBeDefined();
   });
 });
+
+suite(`JetStream request intake under a flood ${backend.reason ?? ''}`, () => {
+  const url = backend.url!;
+  const n = names('flood');
+  let release = deferred();
+
+  @Controller()
+  class Blocked {
+    @MessagePattern('hold')
+    async hold(@Payload() data: { i: number }) {
+      await release.promise;
+      return data.i;
+    }
+  }
+
+  it('answers requests past 64 MiB held at once with an overload error, and serves the rest', async () => {
+    const { app } = await startApp(url, [Blocked], { requestPrefix: n.prefix, maxConcurrency: 1 });
+    const flood = client(url, { requestPrefix: n.prefix });
+    try {
+      release = deferred();
+      const filler = 'x'.repeat(1000 * 1000);
+      const results = Array.from({ length: 80 }, (_, i) =>
+        firstValueFrom(flood.send('hold', { i, filler })).then(
+          (value) => ({ value }),
+          (error) => ({ error }),
+        ),
+      );
+      const refused = await Promise.race(results.map((r) => r.then((x) => ('error' in x ? x : new Promise<never>(() => undefined)))));
+      expect(refused.error).toEqual({ status: 'error', message: 'The server is overloaded; try again later.' });
+      release.resolve();
+      const all = await Promise.all(results);
+      const answered = all.filter((r) => 'value' in r);
+      expect(answered.length).toBeGreaterThanOrEqual(60);
+      expect(answered.length).toBeLessThan(80);
+      expect(all.filter((r) => 'error' in r).every((r) => (r as { error: { message: string } }).error.message.includes('overloaded'))).toBe(true);
+      expect(await firstValueFrom(flood.send('hold', { i: -1 }))).toBe(-1);
+    } finally {
+      release.resolve();
+      await flood.close();
+      await app.close();
+    }
+  });
+});

@@ -57,6 +57,13 @@ export const builtIns: BuiltInRow[] = [
     requires: () => ['@nest-transports/pubsub', '@google-cloud/pubsub'],
     load: async () => (await import('./pubsub.js')).pubsub,
   },
+  {
+    name: 'jetstream',
+    kind: 'custom',
+    backend: 'NATS JetStream',
+    requires: () => ['@nest-transports/jetstream', '@nats-io/jetstream', '@nats-io/transport-node'],
+    load: async () => (await import('./jetstream.js')).jetstream,
+  },
 ];
 
 export const builtInNames = builtIns.map((row) => row.name);
