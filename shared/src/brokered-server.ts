@@ -78,6 +78,11 @@ export interface BrokeredServerSettings {
   maxReplyBytes: number;
   /** For transports that dead-letter themselves (`deadLetter()`): deliveries before a failing message goes there. */
   maxDeliveries?: number;
+  /**
+   * `false` when this instance has no dead-letter destination (it is an option of the transport):
+   * failing and malformed messages are then retried as if the transport had no `deadLetter()`.
+   */
+  deadLetters?: boolean;
   serializer?: Serializer;
   deserializer?: Deserializer;
 }
@@ -452,9 +457,13 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     };
   }
 
+  private get canDeadLetter(): boolean {
+    return this.deadLetter !== undefined && this.settings.deadLetters !== false;
+  }
+
   private failed(inbound: Inbound<M>, what: string, error: unknown): Outcome {
     const attempt = inbound.attempt;
-    const deadLetter = this.deadLetter !== undefined && this.settings.maxDeliveries !== undefined && (attempt ?? 1) >= this.settings.maxDeliveries;
+    const deadLetter = this.canDeadLetter && this.settings.maxDeliveries !== undefined && (attempt ?? 1) >= this.settings.maxDeliveries;
     const delaySeconds = deadLetter ? undefined : this.retryDelay(inbound);
     this.logs.log(
       'error',
@@ -468,7 +477,7 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
 
   private malformed(inbound: Inbound<M>, error: unknown): Outcome {
     const discard = this.settings.onMalformed === 'discard';
-    const deadLetter = !discard && this.deadLetter !== undefined;
+    const deadLetter = !discard && this.canDeadLetter;
     const delaySeconds = discard || deadLetter ? undefined : this.retryDelay(inbound);
     this.logs.log('error', `malformed:${inbound.source}`, () => {
       const fate = discard

@@ -241,6 +241,19 @@ describe('BrokeredServer (an in-memory transport on it)', () => {
     );
   });
 
+  it('retries instead of dead-lettering when the instance has no dead-letter destination (deadLetters: false)', async () => {
+    const server = await start({ maxDeliveries: 3, deadLetters: false, retryDelaySeconds: 2 });
+    server.deliver({ id: 'm', body: '{oops', attributes: { 'nest-pattern': 'ok' } });
+    server.deliver(event('f3', 'fails', null, { attempt: 3 }));
+    await server.settledCount(2);
+    expect(server.settled).toEqual(
+      expect.arrayContaining([
+        { id: 'm', how: 'retry', delaySeconds: 2 },
+        { id: 'f3', how: 'retry', delaySeconds: 2 },
+      ]),
+    );
+  });
+
   it('routes a message that is no Nest packet to the default pattern, and calls it malformed without one', async () => {
     const server = await start();
     server.deliver({ id: 'json', body: '{"orderId":7}', defaultPattern: 'ok' });

@@ -1,4 +1,5 @@
 import { ClientProxyFactory, Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { JetStreamClient, JetStreamServer } from '@nest-transports/jetstream';
 import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
@@ -68,6 +69,16 @@ export function wireFromEnv(env: Env = process.env): Wiring {
         dispose: done,
         server: (s) => ({ strategy: new PubSubServer({ clientConfig, subscription: `${prefix}-${s}-sub` }) }),
         client: (s) => new PubSubClient({ clientConfig, topic: `${prefix}-${s}` }),
+      };
+    }
+    case 'jetstream': {
+      // Streams `${SAGA_PREFIX}-${service}` capturing `${SAGA_PREFIX}.${service}.>`, durable consumers named after the service.
+      const servers = env.NATS_URL ?? 'nats://localhost:4222';
+      return {
+        transport,
+        dispose: done,
+        server: (s) => ({ strategy: new JetStreamServer({ servers, stream: `${prefix}-${s}`, consumer: s, deadLetterSubject: `${prefix}.dead-letter.${s}` }) }),
+        client: (s) => new JetStreamClient({ servers, subject: (route) => `${prefix}.${s}.${route}` }),
       };
     }
     case 'redis': {

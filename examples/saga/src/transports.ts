@@ -1,13 +1,16 @@
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PubSub } from '@google-cloud/pubsub';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { ClientProxyFactory, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { freePort, resolveBackend, type BackendName } from '@nest-transports/backends';
+import { JetStreamClient, JetStreamServer } from '@nest-transports/jetstream';
 import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
 import type { AnyClient, ServiceName } from './peers.js';
 
-export const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'tcp', 'redis', 'nats', 'mqtt', 'rmq'] as const;
+export const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'jetstream', 'tcp', 'redis', 'nats', 'mqtt', 'rmq'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
 /** How each service is reached on one transport: its server's options and a client to it. */
@@ -19,12 +22,21 @@ export interface Wiring {
   dispose(): Promise<void>;
 }
 
-const BACKENDS: Partial<Record<TransportName, BackendName>> = { sqs: 'sqs', pubsub: 'pubsub', redis: 'redis', nats: 'nats', mqtt: 'mqtt', rmq: 'amqp' };
+const BACKENDS: Partial<Record<TransportName, BackendName>> = {
+  sqs: 'sqs',
+  pubsub: 'pubsub',
+  jetstream: 'nats',
+  redis: 'redis',
+  nats: 'nats',
+  mqtt: 'mqtt',
+  rmq: 'amqp',
+};
 
 /**
  * Finds the transport's backend (environment, local service, or an emulator started here) and
  * gives every service its own endpoint: a port (ws, tcp), a queue (sqs, rmq), a topic and
- * subscription (pubsub), or its patterns on a shared broker (redis, nats, mqtt).
+ * subscription (pubsub), a stream and durable consumer (jetstream), or its patterns on a shared
+ * broker (redis, nats, mqtt).
  * `namespace` keeps concurrent runs apart on shared brokers' queues and topics.
  */
 export async function wire(transport: TransportName, namespace: string): Promise<Wiring> {
@@ -83,6 +95,31 @@ export async function wire(transport: TransportName, namespace: string): Promise
         dispose: async () => admin.destroy(),
         server: (s) => ({ strategy: new SqsServer({ sqs: sqsConfig, queues: [queues[s]], waitTimeSeconds: 1 }) }),
         client: (s) => new SqsClient({ sqs: sqsConfig, queue: queues[s] }),
+      };
+    }
+    case 'jetstream': {
+      // Each service's events go to its stream (created by its server), requests over core NATS.
+      const requestPrefix = `${namespace}.rpc`;
+      const stream = (s: ServiceName) => `${namespace}-${s}`;
+      return {
+        transport,
+        dispose: async () => {
+          const nc = await connect({ servers: url });
+          const jsm = await jetstreamManager(nc);
+          for (const s of ['orders', 'inventory', 'payments'] as const) await jsm.streams.delete(stream(s)).catch(() => undefined);
+          await nc.close();
+        },
+        server: (s) => ({
+          strategy: new JetStreamServer({
+            servers: url,
+            requestPrefix,
+            stream: stream(s),
+            consumer: s,
+            autoCreate: true,
+            streamConfig: { subjects: [`${namespace}.${s}.>`] },
+          }),
+        }),
+        client: (s) => new JetStreamClient({ servers: url, requestPrefix, subject: (route) => `${namespace}.${s}.${route}` }),
       };
     }
     case 'pubsub': {

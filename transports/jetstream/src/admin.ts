@@ -59,7 +59,13 @@ export class JetStreamAdmin {
     return this.jsm.streams.add({ ...config, name });
   }
 
-  async ensureConsumer(stream: string, name: string, autoCreate: boolean, config: Partial<ConsumerConfig> | undefined, maxDeliveries: number): Promise<ConsumerInfo> {
+  async ensureConsumer(
+    stream: string,
+    name: string,
+    autoCreate: boolean,
+    config: Partial<ConsumerConfig> | undefined,
+    maxDeliveries: number,
+  ): Promise<ConsumerInfo> {
     let info: ConsumerInfo | undefined;
     try {
       info = await this.jsm.consumers.info(stream, name);
@@ -132,7 +138,7 @@ export class JetStreamAdmin {
       if (stream) {
         throw new JetStreamResourceError(
           `${this.transport}: stream "${stream.config.name}" captures the request subject "${subject}": its publish ack would answer every request. ` +
-            'Requests travel over core NATS: narrow the stream\'s subjects, or choose another requestPrefix (on servers and clients).',
+            "Requests travel over core NATS: narrow the stream's subjects, or choose another requestPrefix (on servers and clients).",
         );
       }
     }

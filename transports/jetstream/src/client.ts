@@ -217,21 +217,32 @@ function invalidSubject(route: string, subject: string, what: 'events' | 'reques
     what === 'events'
       ? 'Use a pattern that is a valid NATS subject, or map patterns to subjects with the client option subject (or JetStreamRecordBuilder#setSubject).'
       : 'Use a pattern without whitespace, empty tokens or wildcard tokens.';
-  return new TransportError('INVALID_SUBJECT', `JetStreamClient: the pattern ${JSON.stringify(route)} gives the subject ${JSON.stringify(subject)} for ${what}, which NATS does not accept. ${fix}`);
+  return new TransportError(
+    'INVALID_SUBJECT',
+    `JetStreamClient: the pattern ${JSON.stringify(route)} gives the subject ${JSON.stringify(subject)} for ${what}, which NATS does not accept. ${fix}`,
+  );
 }
 
 function explainPublishError(subject: string, timeout: number, err: unknown): Error {
   const name = (err as { name?: string } | null)?.name;
   const message = messageOf(err) ?? String(err);
   if (name === 'JetStreamNotEnabled' || /no responders/i.test(message)) {
-    return new TransportError('NO_STREAM', `JetStreamClient: no stream captures the subject "${subject}". Create a stream with this subject, or publish on a subject one captures (client option subject).`, {
-      cause: err,
-    });
+    return new TransportError(
+      'NO_STREAM',
+      `JetStreamClient: no stream captures the subject "${subject}". Create a stream with this subject, or publish on a subject one captures (client option subject).`,
+      {
+        cause: err,
+      },
+    );
   }
   if (name === 'TimeoutError' || /timeout/i.test(message)) {
-    return new TransportError('PUBLISH_TIMEOUT', `JetStreamClient: the stream did not acknowledge the event on "${subject}" within ${timeout} ms (publishTimeout); it may or may not be stored.`, {
-      cause: err,
-    });
+    return new TransportError(
+      'PUBLISH_TIMEOUT',
+      `JetStreamClient: the stream did not acknowledge the event on "${subject}" within ${timeout} ms (publishTimeout); it may or may not be stored.`,
+      {
+        cause: err,
+      },
+    );
   }
   return err instanceof Error ? err : new Error(message);
 }

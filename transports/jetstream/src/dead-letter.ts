@@ -89,7 +89,11 @@ export class DeadLetters {
       const info = await this.jsm.streams.info(stream);
       if (info.config.retention === RetentionPolicy.Workqueue) await this.jsm.streams.deleteMessage(stream, seq);
     } catch (err) {
-      this.logs.log('error', 'dead-letter-advisory', () => `Could not dead-letter message ${seq ?? '?'} of stream ${stream} after its last delivery: ${describeError(err).message}`);
+      this.logs.log(
+        'error',
+        'dead-letter-advisory',
+        () => `Could not dead-letter message ${seq ?? '?'} of stream ${stream} after its last delivery: ${describeError(err).message}`,
+      );
     }
   }
 }

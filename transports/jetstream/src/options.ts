@@ -118,7 +118,9 @@ function validateCommon(transport: string, options: JetStreamCommonOptions): Opt
   const v = validateOptions(transport, options);
   const servers = options.servers;
   v.check(
-    servers === undefined || (typeof servers === 'string' && servers.length > 0) || (Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === 'string' && s.length > 0)),
+    servers === undefined ||
+      (typeof servers === 'string' && servers.length > 0) ||
+      (Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === 'string' && s.length > 0)),
     'servers',
     `is ${JSON.stringify(servers)}`,
     'Use a NATS URL such as "nats://localhost:4222", or an array of them.',
@@ -158,6 +160,12 @@ export function validateServerOptions(options: JetStreamServerOptions): void {
     'Events need both: the stream that holds them and the durable consumer to read it through, e.g. { stream: "ORDERS", consumer: "orders-service" }.',
   );
   s.check(
+    options.deadLetterSubject === undefined || options.stream !== undefined,
+    'deadLetterSubject',
+    'is set without a stream and consumer',
+    'Dead letters are events that failed: configure stream and consumer too, or remove deadLetterSubject.',
+  );
+  s.check(
     options.deadLetterSubject === undefined || (typeof options.deadLetterSubject === 'string' && isValidSubject(options.deadLetterSubject)),
     'deadLetterSubject',
     `is ${JSON.stringify(options.deadLetterSubject)}`,
@@ -186,5 +194,8 @@ export function validateClientOptions(options: JetStreamClientOptions): void {
     `is ${JSON.stringify(options.subject)}`,
     'Use a NATS subject without wildcards or whitespace, or a function (route) => subject.',
   );
-  validateOptions('JetStreamClient', options).integer('requestTimeout', { min: 0 }).integer('publishTimeout', { min: 1 }).integer('maxMessageBytes', { min: 1 });
+  validateOptions('JetStreamClient', options)
+    .integer('requestTimeout', { min: 0 })
+    .integer('publishTimeout', { min: 1 })
+    .integer('maxMessageBytes', { min: 1 });
 }

@@ -10,6 +10,7 @@ import {
   type ReleaseReason,
   resolveCodec,
   TransportError,
+  within,
 } from '@nest-transports/shared';
 import { JetStreamAdmin } from './admin.js';
 import { closeLink, followStatus, type NatsLink, openLink, withReconnectDefaults } from './connection.js';
@@ -37,6 +38,9 @@ export type JetStreamServerEvents = {
  * back within seconds after an outage, for one idle pull every 5 s.
  */
 const PULL_EXPIRES_MS = 5000;
+
+/** Bound on the flush that lets messages in transit arrive before the server stops taking them. */
+const STOP_FLUSH_MS = 2000;
 
 /** Bytes of requests a server holds (waiting for a handler, or running) before it refuses more. */
 const MAX_HELD_REQUEST_BYTES = 64 * 1024 * 1024;
@@ -76,6 +80,7 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
       onMalformed: options.onMalformed ?? JETSTREAM_DEFAULTS.onMalformed,
       retryDelaySeconds: options.retryDelaySeconds ?? JETSTREAM_DEFAULTS.retryDelaySeconds,
       maxReplyBytes: Number.MAX_SAFE_INTEGER, // the NATS server's max_payload, learnt at listen()
+      deadLetters: options.deadLetterSubject !== undefined,
     });
     this.requestPrefix = options.requestPrefix ?? JETSTREAM_DEFAULTS.requestPrefix;
   }
@@ -102,7 +107,10 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     const subjects = this.requestRoutes().map((route) => {
       const subject = requestSubject(this.requestPrefix, route);
       if (!isValidSubject(subject)) {
-        throw new TransportError('INVALID_SUBJECT', `JetStreamServer: the @MessagePattern ${JSON.stringify(route)} gives the request subject "${subject}", which NATS does not accept (whitespace, an empty token or a wildcard).`);
+        throw new TransportError(
+          'INVALID_SUBJECT',
+          `JetStreamServer: the @MessagePattern ${JSON.stringify(route)} gives the request subject "${subject}", which NATS does not accept (whitespace, an empty token or a wildcard).`,
+        );
       }
       return subject;
     });
@@ -160,16 +168,28 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
   private async watch(messages: ConsumerMessages, source: string): Promise<void> {
     for await (const note of messages.status()) {
       if (note.type === 'consumer_deleted' || note.type === 'consumer_not_found' || note.type === 'stream_not_found' || note.type === 'heartbeats_missed') {
-        this.logs.log('error', `consumer:${note.type}`, () => `JetStreamServer: ${note.type.replace(/_/g, ' ')} (${source}); consuming resumes when it is back`);
+        this.logs.log(
+          'error',
+          `consumer:${note.type}`,
+          () => `JetStreamServer: ${note.type.replace(/_/g, ' ')} (${source}); consuming resumes when it is back`,
+        );
         this.emitError(new TransportError(note.type.toUpperCase(), `JetStreamServer: ${note.type} (${source})`), source);
       }
     }
   }
 
   protected async stopIntake(): Promise<void> {
-    for (const subscription of this.requestSubscriptions) subscription.unsubscribe();
+    const requests = this.requestSubscriptions;
     this.requestSubscriptions = [];
     this.deadLetters?.stop();
+    // What NATS sent before this point reaches the intake (and is handed back) instead of being
+    // dropped with the subscriptions: lost requests would only end in their callers' timeouts,
+    // lost events only come back after ack_wait.
+    const nc = this.link?.nc;
+    if (nc && !nc.isClosed()) {
+      await within(Promise.all([nc.flush(), ...requests.map((subscription) => subscription.drain())]), STOP_FLUSH_MS, 'the NATS flush').catch(() => undefined);
+    }
+    for (const subscription of requests) subscription.unsubscribe();
     this.stopping.abort();
     // Stops pulling; the messages already here are handed back (nak) by the loop as it ends.
     await this.consumed?.close();
@@ -187,7 +207,11 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     const size = msg.data.byteLength;
     if (this.heldRequestBytes + size <= MAX_HELD_REQUEST_BYTES) return this.accept(this.inbound(msg));
     const id = msg.headers?.get(JetStreamHeaders.ID);
-    this.logs.log('warn', 'overloaded', () => `JetStreamServer is overloaded (${MAX_HELD_REQUEST_BYTES} bytes of requests in progress): request ${id ?? '?'} on ${msg.subject} is refused`);
+    this.logs.log(
+      'warn',
+      'overloaded',
+      () => `JetStreamServer is overloaded (${MAX_HELD_REQUEST_BYTES} bytes of requests in progress): request ${id ?? '?'} on ${msg.subject} is refused`,
+    );
     if (!id || !msg.reply) return;
     const err = { status: 'error', message: 'The server is overloaded; try again later.' };
     const body = this.encode(this.serializer.serialize({ id, err, isDisposed: true }));
@@ -271,10 +295,7 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
 
   protected override async deadLetter(inbound: Inbound<Message>, error: unknown): Promise<void> {
     const { message } = inbound;
-    if (!this.deadLetters) {
-      // No dead-letter subject: leave the message to the consumer's max_deliver.
-      return this.retry(inbound, this.retryDelay(inbound));
-    }
+    if (!this.deadLetters) throw new TransportError('NOT_CONNECTED', 'JetStreamServer: not listening');
     const js = fromStream(message);
     await this.deadLetters.publish(
       { subject: message.subject, data: message.data, headers: message.headers, seq: js ? message.seq : undefined, deliveries: inbound.attempt },

@@ -110,7 +110,11 @@ suite(`JetStream consumers ${backend.reason ?? ''}`, () => {
       [billing, 'billing'],
       [shipping, 'shipping'],
     ] as const) {
-      await start([worker(seen, 0)], { consumer: `${n.consumer}-${service}`, autoCreate: true, consumerConfig: { filter_subject: n.subject('job'), deliver_policy: 'new' as never } });
+      await start([worker(seen, 0)], {
+        consumer: `${n.consumer}-${service}`,
+        autoCreate: true,
+        consumerConfig: { filter_subject: n.subject('job'), deliver_policy: 'new' as never },
+      });
     }
     for (let i = 0; i < 20; i++) await emitted(events, n.subject('job'), i);
     for (const seen of [billing, shipping]) expect([...(await seen.wait(20))].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -162,4 +166,3 @@ suite(`JetStream consumers ${backend.reason ?? ''}`, () => {
     expect(first.items).toHaveLength(1);
   });
 });
-

@@ -55,7 +55,6 @@ class Events {
 /** Served by servers of their own consumers, filtered to their subjects. */
 @Controller()
 class Settling {
-
   @EventPattern<string>(n.subject('manual'))
   async manual(@Payload() id: number, @Ctx() ctx: JetStreamContext) {
     manual.add({ id, attempt: ctx.getDeliveryAttempt() });
@@ -157,7 +156,12 @@ suite(`JetStream events ${backend.reason ?? ''}`, () => {
   });
 
   it('lets a handler settle its message itself with manualAck', async () => {
-    const { app: manualApp } = await startApp(url, [Settling], { ...serverOptions, consumer: `${n.consumer}-manual`, manualAck: true, consumerConfig: { filter_subject: n.subject('manual') } });
+    const { app: manualApp } = await startApp(url, [Settling], {
+      ...serverOptions,
+      consumer: `${n.consumer}-manual`,
+      manualAck: true,
+      consumerConfig: { filter_subject: n.subject('manual') },
+    });
     try {
       await lastValueFrom(events.emit(n.subject('manual'), 1), { defaultValue: undefined });
       expect(await manual.wait(2)).toEqual([

@@ -1,4 +1,13 @@
-import { AckPolicy, type ConsumerConfig, type JetStreamClient as NatsJetStream, type JetStreamManager, type JsMsg, jetstream, jetstreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type JetStreamClient as NatsJetStream,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type INestMicroservice, Module, type Type } from '@nestjs/common';
@@ -89,7 +98,11 @@ export class Fixture {
 }
 
 /** Starts a Nest microservice with the given controllers on a JetStreamServer. */
-export async function startApp(url: string, controllers: Type[], options: JetStreamServerOptions): Promise<{ app: INestMicroservice; server: JetStreamServer }> {
+export async function startApp(
+  url: string,
+  controllers: Type[],
+  options: JetStreamServerOptions,
+): Promise<{ app: INestMicroservice; server: JetStreamServer }> {
   @Module({ controllers })
   class AppModule {}
   const server = new JetStreamServer({ servers: url, ...options });
@@ -109,7 +122,7 @@ export class Seen<T = unknown> {
 
   add = (item: T): void => {
     this.items.push(item);
-    for (const w of this.waiters) if (this.items.length >= w.n) (this.waiters.delete(w), w.done());
+    for (const w of this.waiters) if (this.items.length >= w.n) this.waiters.delete(w), w.done();
   };
 
   async wait(n: number, ms = 10_000, what = `${n} values`): Promise<T[]> {

@@ -3,7 +3,14 @@ import { Controller, type INestMicroservice } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { firstValueFrom, from, lastValueFrom, Observable, toArray } from 'rxjs';
 import { deferred } from '@nest-transports/shared';
-import { type JetStreamClient, JetStreamContext, JetStreamRecordBuilder, type JetStreamServer, PayloadTooLargeError, RequestTimeoutError } from '../src/index.js';
+import {
+  type JetStreamClient,
+  JetStreamContext,
+  JetStreamRecordBuilder,
+  type JetStreamServer,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+} from '../src/index.js';
 import { client, Fixture, names, natsBackend, startApp } from './helpers.js';
 
 const slowStarted = deferred();
@@ -32,7 +39,13 @@ class Rpc {
 
   @MessagePattern<string>('headers')
   headers(@Ctx() ctx: JetStreamContext) {
-    return { headers: ctx.getHeaderRecord(), subject: ctx.getSubject(), pattern: ctx.getPattern(), stream: ctx.isStreamMessage(), attempt: ctx.getDeliveryAttempt() };
+    return {
+      headers: ctx.getHeaderRecord(),
+      subject: ctx.getSubject(),
+      pattern: ctx.getPattern(),
+      stream: ctx.isStreamMessage(),
+      attempt: ctx.getDeliveryAttempt(),
+    };
   }
 
   @MessagePattern('slow')
@@ -88,7 +101,13 @@ suite(`JetStream request-response ${backend.reason ?? ''}`, () => {
 
   it('travels over core NATS with headers, never through a stream', async () => {
     const record = new JetStreamRecordBuilder({}).setHeaders({ tenant: 'acme', 'nest-id': 'forged' }).build();
-    const got = (await firstValueFrom(rpc.send('headers', record))) as { headers: Record<string, string>; subject: string; pattern: string; stream: boolean; attempt: number };
+    const got = (await firstValueFrom(rpc.send('headers', record))) as {
+      headers: Record<string, string>;
+      subject: string;
+      pattern: string;
+      stream: boolean;
+      attempt: number;
+    };
     expect(got.subject).toBe(`${n.prefix}.headers`);
     expect(got.pattern).toBe('headers');
     expect(got.stream).toBe(false);
@@ -100,7 +119,10 @@ suite(`JetStream request-response ${backend.reason ?? ''}`, () => {
 
   it('fails a request to a pattern nobody serves at once, with the reason', async () => {
     const started = Date.now();
-    await expect(firstValueFrom(rpc.send('nobody.home', 1))).rejects.toMatchObject({ code: 'NO_RESPONDERS', message: expect.stringMatching(/no server subscribes/) });
+    await expect(firstValueFrom(rpc.send('nobody.home', 1))).rejects.toMatchObject({
+      code: 'NO_RESPONDERS',
+      message: expect.stringMatching(/no server subscribes/),
+    });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 

@@ -33,7 +33,8 @@ describe('JetStream options are checked at construction, naming the option and t
     [{ servers: '' }, /option "servers" is ""\. Use a NATS URL/],
     [{ servers: [] }, /option "servers" is \[\]/],
     [{ requestPrefix: 'rpc.*' }, /option "requestPrefix" is "rpc\.\*"\. Use a NATS subject without wildcards/],
-    [{ deadLetterSubject: 'dead.>' }, /option "deadLetterSubject"/],
+    [{ stream: 'S', consumer: 'c', deadLetterSubject: 'dead.>' }, /option "deadLetterSubject" is "dead\.>"/],
+    [{ deadLetterSubject: 'dead.orders' }, /option "deadLetterSubject" is set without a stream and consumer/],
     [{ maxDeliveries: 0 }, /option "maxDeliveries" is 0/],
     [{ ordering: 'key' }, /option "ordering" is "key"\. Use one of "none", "subject"/],
     [{ batchSize: 0 }, /option "batchSize"/],
@@ -60,7 +61,18 @@ describe('JetStream options are checked at construction, naming the option and t
   });
 
   it('accepts the documented options', () => {
-    expect(() => new JetStreamServer({ servers: ['nats://a:4222'], stream: 'ORDERS', consumer: 'orders', autoCreate: true, streamConfig: { subjects: ['orders.>'] }, deadLetterSubject: 'dead.orders', ordering: 'subject' })).not.toThrow();
+    expect(
+      () =>
+        new JetStreamServer({
+          servers: ['nats://a:4222'],
+          stream: 'ORDERS',
+          consumer: 'orders',
+          autoCreate: true,
+          streamConfig: { subjects: ['orders.>'] },
+          deadLetterSubject: 'dead.orders',
+          ordering: 'subject',
+        }),
+    ).not.toThrow();
     expect(() => new JetStreamClient({ subject: (route) => `orders.${route}`, requestTimeout: 1000, codec: 'msgpack' })).not.toThrow();
   });
 

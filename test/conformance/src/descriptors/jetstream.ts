@@ -58,12 +58,16 @@ export const jetstream = defineTransport({
     'ev.order':
       'events of one subject are handled one after another with the server option ordering: "subject", used here; by default handlers run side by side',
     'ev.competing-consumers': 'replicas share one durable consumer (the server option consumer): JetStream hands each message to one of them',
-    'ev.fan-out': 'each service reads the stream through a consumer of its own (this scenario gives each server its own consumer name, created with autoCreate)',
+    'ev.fan-out':
+      'each service reads the stream through a consumer of its own (this scenario gives each server its own consumer name, created with autoCreate)',
     'del.durable': 'events wait in the stream; the durable consumer delivers them once a server reads it',
-    'del.redelivery': 'a failed handler naks its message with a delay (retryDelaySeconds, 1 s here; by default 1, 2, 4… s); after maxDeliveries it goes to the dead-letter subject',
-    'del.no-loss': 'failed events come back after retryDelaySeconds (1 s here), up to the consumer\'s max_deliver',
-    'ctx.metadata': 'metadata travels as NATS headers (JetStreamRecordBuilder.setHeaders, JetStreamContext.getHeaders()/getHeaderRecord()); Nest 12 packet metadata also reaches JetStreamContext.getMetadata()',
-    'rr.payload-too-large': "a message (body and headers) over the NATS server's max_payload (1 MiB by default) fails on the client with PayloadTooLargeError before anything is published",
+    'del.redelivery':
+      'a failed handler naks its message with a delay (retryDelaySeconds, 1 s here; by default 1, 2, 4… s); after maxDeliveries it goes to the dead-letter subject',
+    'del.no-loss': "failed events come back after retryDelaySeconds (1 s here), up to the consumer's max_deliver",
+    'ctx.metadata':
+      'metadata travels as NATS headers (JetStreamRecordBuilder.setHeaders, JetStreamContext.getHeaders()/getHeaderRecord()); Nest 12 packet metadata also reaches JetStreamContext.getMetadata()',
+    'rr.payload-too-large':
+      "a message (body and headers) over the NATS server's max_payload (1 MiB by default) fails on the client with PayloadTooLargeError before anything is published",
   },
   async resolve(): Promise<Availability> {
     const backend = await resolveBackend('nats');
