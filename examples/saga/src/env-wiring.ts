@@ -72,13 +72,17 @@ export function wireFromEnv(env: Env = process.env): Wiring {
       };
     }
     case 'jetstream': {
-      // Streams `${SAGA_PREFIX}-${service}` capturing `${SAGA_PREFIX}.${service}.>`, durable consumers named after the service.
+      // Streams `${SAGA_PREFIX}-${service}` capturing `${SAGA_PREFIX}.${service}.>`, durable consumers named
+      // after the service, requests on `${SAGA_PREFIX}.rpc.<pattern>`.
       const servers = env.NATS_URL ?? 'nats://localhost:4222';
+      const requestPrefix = `${prefix}.rpc`;
       return {
         transport,
         dispose: done,
-        server: (s) => ({ strategy: new JetStreamServer({ servers, stream: `${prefix}-${s}`, consumer: s, deadLetterSubject: `${prefix}.dead-letter.${s}` }) }),
-        client: (s) => new JetStreamClient({ servers, subject: (route) => `${prefix}.${s}.${route}` }),
+        server: (s) => ({
+          strategy: new JetStreamServer({ servers, requestPrefix, stream: `${prefix}-${s}`, consumer: s, deadLetterSubject: `${prefix}.dead-letter.${s}` }),
+        }),
+        client: (s) => new JetStreamClient({ servers, requestPrefix, subject: (route) => `${prefix}.${s}.${route}` }),
       };
     }
     case 'redis': {

@@ -19,10 +19,17 @@ import {
 } from '@nest-transports/package-tests';
 
 /** The READMEs whose TypeScript blocks must compile as written in every fresh app. */
-export const README_FILES = ['README.md', 'shared/README.md', 'transports/ws/README.md', 'transports/sqs/README.md', 'transports/pubsub/README.md'];
+export const README_FILES = [
+  'README.md',
+  'shared/README.md',
+  'transports/ws/README.md',
+  'transports/sqs/README.md',
+  'transports/pubsub/README.md',
+  'transports/jetstream/README.md',
+];
 
-/** The packages a Nest app that uses all three transports installs (shared comes as their dependency). */
-const TRANSPORT_PACKAGES = ['@nest-transports/shared', '@nest-transports/ws', '@nest-transports/sqs', '@nest-transports/pubsub'];
+/** The packages a Nest app that uses every transport installs (shared comes as their dependency). */
+const TRANSPORT_PACKAGES = ['@nest-transports/shared', '@nest-transports/ws', '@nest-transports/sqs', '@nest-transports/pubsub', '@nest-transports/jetstream'];
 
 export interface TscBuild {
   /** tsconfig file in the app. */
@@ -44,7 +51,7 @@ export interface AppKind {
   nestMajor: number;
 }
 
-const TRANSPORTS = ['ws', 'sqs', 'pubsub'] as const;
+const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'jetstream'] as const;
 type TransportName = (typeof TRANSPORTS)[number];
 
 /** The backend each transport needs: its address variable, and why it is missing (set by the global setup). */
@@ -52,6 +59,7 @@ const BACKEND: Record<TransportName, { env?: string; missing?: string }> = {
   ws: {},
   sqs: { env: 'SQS_ENDPOINT', missing: 'NEST_TRANSPORTS_NO_SQS' },
   pubsub: { env: 'PUBSUB_EMULATOR_HOST', missing: 'NEST_TRANSPORTS_NO_PUBSUB' },
+  jetstream: { env: 'NATS_URL', missing: 'NEST_TRANSPORTS_NO_NATS' },
 };
 
 interface RunResult {
@@ -77,6 +85,7 @@ const MUST_NOT_COMPILE: Record<string, RegExp> = {
   'src/negative/typo-ws.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'urll' does not exist/,
   'src/negative/typo-sqs.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'requestTimeOut' does not exist/,
   'src/negative/typo-pubsub.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'topik' does not exist/,
+  'src/negative/typo-jetstream.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'subjekt' does not exist/,
 };
 
 interface TscResult {
@@ -89,8 +98,8 @@ interface TscResult {
 
 /**
  * One fresh app of `kind`, installed once from the tarballs: every README snippet compiled under
- * each of its tsconfigs, then request-response, an event and an RpcException over ws, sqs and
- * pubsub against the real backends, each transport in its own `node dist/main.js <transport>`.
+ * each of its tsconfigs, then request-response, an event and an RpcException over ws, sqs,
+ * pubsub and jetstream against the real backends, each transport in its own `node dist/main.js <transport>`.
  */
 export function describeFreshApp(kind: AppKind): void {
   const snippets = extractSnippets(REPO_ROOT, README_FILES);
@@ -225,7 +234,7 @@ export function describeFreshApp(kind: AppKind): void {
 }
 
 function contextClass(transport: TransportName): string {
-  return { ws: 'WsContext', sqs: 'SqsContext', pubsub: 'PubSubContext' }[transport];
+  return { ws: 'WsContext', sqs: 'SqsContext', pubsub: 'PubSubContext', jetstream: 'JetStreamContext' }[transport];
 }
 
 export type { Snippet };

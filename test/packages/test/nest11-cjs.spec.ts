@@ -26,8 +26,18 @@ const starter = {
 };
 
 // Apps started from Nest 10's starter (and many Nest 11 apps) compile with module commonjs and
-// node10 resolution, which reads typesVersions instead of exports.
-const legacy = { ...starter, module: 'commonjs', moduleResolution: 'node10', resolvePackageJsonExports: false, noEmit: true, incremental: false };
+// node10 resolution, which reads typesVersions instead of exports. The @nats-io v3 clients' own types
+// import a package export (`@nats-io/nats-core/internal`) node10 cannot resolve: the `paths` line the
+// JetStream README gives such apps.
+const legacy = {
+  ...starter,
+  module: 'commonjs',
+  moduleResolution: 'node10',
+  resolvePackageJsonExports: false,
+  noEmit: true,
+  incremental: false,
+  paths: { '@nats-io/nats-core/internal': ['node_modules/@nats-io/nats-core/lib/internal_mod'] },
+};
 
 describeFreshApp({
   name: 'nest11-cjs',
@@ -40,6 +50,8 @@ describeFreshApp({
       '@nestjs/config': '^4.0.0',
       '@aws-sdk/client-sqs': '^3.1000.0',
       '@google-cloud/pubsub': '^5.3.1',
+      '@nats-io/jetstream': '^3.4.0',
+      '@nats-io/transport-node': '^3.4.0',
       'reflect-metadata': '^0.2.2',
       rxjs: '^7.8.1',
     },

@@ -14,6 +14,7 @@ const REPOSITORY = 'git+https://github.com/nest-transports/nest-transports.git';
 const PEERS_EXPECTED: Record<string, string[]> = {
   '@nest-transports/sqs': ['@aws-sdk/client-sqs'],
   '@nest-transports/pubsub': ['@google-cloud/pubsub'],
+  '@nest-transports/jetstream': ['@nats-io/jetstream', '@nats-io/transport-node'],
 };
 
 /**
@@ -76,7 +77,7 @@ afterAll(() => {
 test('every public workspace package was packed', () => {
   expect(tarballs.map((t) => t.name).sort()).toEqual(packages.map((p) => p.name).sort());
   expect(packages.map((p) => p.name)).toEqual(
-    expect.arrayContaining(['@nest-transports/shared', '@nest-transports/ws', '@nest-transports/sqs', '@nest-transports/pubsub']),
+    expect.arrayContaining(['@nest-transports/shared', '@nest-transports/ws', '@nest-transports/sqs', '@nest-transports/pubsub', '@nest-transports/jetstream']),
   );
 });
 

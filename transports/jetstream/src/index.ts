@@ -1,3 +1,4 @@
+export { clientProvider, type ClientOptionsOf, type TypedClientProvider } from '@nest-transports/shared';
 export { JetStreamServer, JETSTREAM_TRANSPORT, type JetStreamServerEvents } from './server.js';
 export { JetStreamClient, type JetStreamClientEvents } from './client.js';
 export { JetStreamContext, type JetStreamAckControl } from './context.js';

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { ORDERS, type StartedTransport } from './orders.js';
+import { startJetStream } from './jetstream.js';
 import { startPubSub } from './pubsub.js';
 import { startSqs } from './sqs.js';
 import { startWs } from './ws.js';
@@ -22,7 +23,7 @@ async function settle(promise: Promise<unknown>): Promise<Settled> {
   }
 }
 
-const START: Record<string, (runId: string) => Promise<StartedTransport>> = { ws: startWs, sqs: startSqs, pubsub: startPubSub };
+const START: Record<string, (runId: string) => Promise<StartedTransport>> = { ws: startWs, sqs: startSqs, pubsub: startPubSub, jetstream: startJetStream };
 
 /** Runs request-response, an event and an RpcException over one transport; prints one RESULT line. */
 async function main(): Promise<void> {
