@@ -276,6 +276,15 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
   }
 
   /**
+   * Settles a message the intake cannot hand to a handler (it is not a message of this transport,
+   * it is over a limit, its headers do not parse…) as a malformed one: per `onMalformed`, to the
+   * dead-letter destination when the transport has one, else retried. Logged with `error`.
+   */
+  protected refuse(inbound: Inbound<M>, error: unknown): void {
+    void this.inFlight.track(this.settle(inbound, this.malformed(inbound, error)));
+  }
+
+  /**
    * Handles one message for a host that settles it itself (a Lambda batch, a push endpoint):
    * within `maxConcurrency`, tracked for `close()`, no settle call made.
    */

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * The one concurrency limit of a brokered server (`maxConcurrency`): how many messages it holds
  * at once. A pull intake (a poll loop) takes slots before it receives, so it never fetches what
@@ -44,6 +46,8 @@ export class HandlerSlots {
           resolve(true);
         };
         this.waiters.push(wake);
+        // Every waiter listens to the same signal (one per message waiting): no MaxListenersExceededWarning.
+        if (signal) setMaxListeners(0, signal);
         signal?.addEventListener('abort', onAbort, { once: true });
       });
       if (!woken) return 0;

@@ -271,6 +271,22 @@ describe('BrokeredServer (an in-memory transport on it)', () => {
     );
   });
 
+  it('settles what the intake refuses as malformed: retried, discarded or dead-lettered, never handled', async () => {
+    const retain = await start({ retryDelaySeconds: 3 });
+    retain.refuseNow(event('r', 'ok', null), new Error('over the limit'));
+    expect(await retain.settledCount(1)).toEqual([{ id: 'r', how: 'retry', delaySeconds: 3 }]);
+    await app!.close();
+
+    const discard = await start({ onMalformed: 'discard' });
+    discard.refuseNow(event('r', 'ok', null), new Error('over the limit'));
+    expect(await discard.settledCount(1)).toEqual([{ id: 'r', how: 'ack' }]);
+    await app!.close();
+
+    const dlq = await start({ maxDeliveries: 3 });
+    dlq.refuseNow(event('r', 'ok', null), new Error('over the limit'));
+    expect(await dlq.settledCount(1)).toEqual([{ id: 'r', how: 'dead-letter' }]);
+  });
+
   it('with manualAck, settles only what the handler could not', async () => {
     const server = await start({ manualAck: true, retryDelaySeconds: 1 });
     server.deliver(event('a', 'manual', 'ack'));

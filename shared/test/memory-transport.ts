@@ -76,6 +76,11 @@ export class MemoryServer extends BrokeredServer<MemoryMessage> {
     });
   }
 
+  /** An intake refusing a message it cannot hand on. */
+  refuseNow(message: MemoryMessage, error: unknown): void {
+    this.refuse({ message, messageId: message.id, source: 'memory', body: message.body, attributes: message.attributes ?? {} }, error);
+  }
+
   /** Runs one message for a host that settles it itself. */
   processNow(message: MemoryMessage) {
     return this.process({ message, messageId: message.id, source: 'memory', body: message.body, attributes: message.attributes ?? {} });

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from '@jest/globals';
 import { HandlerSlots, InFlightTracker, KeyedSerialRunner, LogThrottle, PullLoop, ReplySequencer } from '../src/index.js';
 
@@ -110,6 +111,26 @@ describe('HandlerSlots', () => {
     expect(slots.inUse).toBe(0);
   });
 });
+
+describe('HandlerSlots on a shared signal', () => {
+  // Node warns (MaxListenersExceededWarning) past 10 listeners on one signal unless its limit is lifted.
+  it('lets any number of waiters listen to one abort signal', async () => {
+    const slots = new HandlerSlots(1);
+    slots.tryAcquire();
+    const stop = new AbortController();
+    const waits = Array.from({ length: 20 }, () => slots.acquire(stop.signal));
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(20);
+    expect(maxListenersOf(stop.signal)).toBe(0); // 0: no limit
+    stop.abort();
+    expect(await Promise.all(waits)).toEqual(Array(20).fill(false));
+  });
+});
+
+/** An EventTarget's listener limit (Node 20's getMaxListeners() throws for an unlimited AbortSignal). */
+function maxListenersOf(target: EventTarget): unknown {
+  const key = Object.getOwnPropertySymbols(target).find((s) => s.description === 'events.maxEventTargetListeners');
+  return key && (target as unknown as Record<symbol, unknown>)[key];
+}
 
 describe('PullLoop', () => {
   it('receives only what free slots allow, backs off on errors, and stops', async () => {

@@ -120,7 +120,7 @@ export class WsClient extends ClientProxy<WsClientEvents> {
 
   /** The current `ws` WebSocket. */
   unwrap<T = WebSocket>(): T {
-    if (!this.socket) throw new Error('Not initialized. Please call the "connect" method first.');
+    if (!this.socket) throw new TransportError('NOT_CONNECTED', 'Not initialized. Please call the "connect" method first.');
     return this.socket as T;
   }
 

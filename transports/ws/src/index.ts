@@ -14,3 +14,13 @@ export {
 } from './options.js';
 export { ServerShuttingDownError } from './errors.js';
 export { WS_CLOSE_CODES, SERVER_SHUTTING_DOWN, CLOSE_REASON_DRAINED, CLOSE_REASON_CUT_OFF, type ShuttingDownReply } from './wire.js';
+// The errors users catch, so that they need not depend on @nest-transports/shared themselves.
+export {
+  TransportError,
+  InvalidOptionError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+  ConnectionClosedError,
+  BackendUnreachableError,
+  MalformedPacketError,
+} from '@nest-transports/shared';

@@ -4,7 +4,16 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server, type CustomTransportStrategy, type MessageHandler, type WritePacket } from '@nestjs/microservices';
-import { MalformedPacketError, messageOf, NO_MESSAGE_HANDLER, RouteMemo, runEventHandler, sanitizeMetadata, TransportStatus } from '@nest-transports/shared';
+import {
+  MalformedPacketError,
+  messageOf,
+  NO_MESSAGE_HANDLER,
+  RouteMemo,
+  runEventHandler,
+  sanitizeMetadata,
+  TransportError,
+  TransportStatus,
+} from '@nest-transports/shared';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { PeerConnection } from './connection.js';
 import { WsContext, type WsConnection } from './context.js';
@@ -168,7 +177,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
   /** The underlying `ws` WebSocketServer. */
   unwrap<T = WebSocketServer>(): T {
     if (!this.wss) {
-      throw new Error('Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.');
+      throw new TransportError('NOT_CONNECTED', 'Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.');
     }
     return this.wss as T;
   }

@@ -1,7 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:http';
+import * as shared from '@nest-transports/shared';
 import { InvalidOptionError } from '@nest-transports/shared';
+import * as ws from '../src/index.js';
 import { WsClient, WsServer } from '../src/index.js';
+
+describe('the errors users catch', () => {
+  it('are exported by the package, as the classes the transport throws, each with a stable code', () => {
+    expect([ws.TransportError, ws.InvalidOptionError, ws.PayloadTooLargeError, ws.RequestTimeoutError]).toEqual([
+      shared.TransportError,
+      shared.InvalidOptionError,
+      shared.PayloadTooLargeError,
+      shared.RequestTimeoutError,
+    ]);
+    expect([ws.ConnectionClosedError, ws.BackendUnreachableError, ws.MalformedPacketError]).toEqual([
+      shared.ConnectionClosedError,
+      shared.BackendUnreachableError,
+      shared.MalformedPacketError,
+    ]);
+    expect(() => new WsServer({ port: 0 }).unwrap()).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED' }));
+    expect(() => new WsClient({ url: 'ws://127.0.0.1:1' }).unwrap()).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED' }));
+  });
+});
 
 describe('option validation at construction', () => {
   it.each([
