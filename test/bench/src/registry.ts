@@ -63,6 +63,16 @@ export const TARGETS: TargetSpec[] = [
       throw new Error('not installed');
     },
   },
+  { name: 'raw-jetstream', kind: 'baseline', backend: 'nats', load: async () => (await import('./targets/raw-jetstream.js')).target },
+  { name: 'jetstream', kind: 'transport', backend: 'nats', baseline: 'raw-jetstream', load: async () => (await import('./targets/jetstream.js')).target },
+  {
+    name: 'nestjs-plugins-jetstream',
+    kind: 'peer',
+    backend: 'nats',
+    baseline: 'raw-jetstream',
+    note: '@nestjs-plugins/nestjs-nats-jetstream-transport 2.2.6 (nats v2 client): acks each event before the handler runs',
+    load: async () => (await import('./targets/nestjs-plugins-jetstream.js')).target,
+  },
 ];
 
 export function findTarget(name: string): TargetSpec {
