@@ -202,7 +202,12 @@ privateSuite('JetStream against a NATS server that goes away', () => {
     await nats?.close();
   });
 
-  it('leaves nothing behind on close: no connection, no subscription (its own connection or one it was given)', async () => {
+  it('leaves nothing behind on close: no connection, no subscription, no pull request, no stream or consumer of its own (its own connection or one it was given)', async () => {
+    const account = async () => {
+      const info = await fixture.jsm.getAccountInfo();
+      return { streams: info.streams, consumers: info.consumers };
+    };
+    const resources = await account();
     const { app } = await startApp(nats.url, [Service], { stream: n.stream, consumer: n.consumer, connectionOptions: { name: 'lc-server' } });
     const c = client(nats.url, { connectionOptions: { name: 'lc-client' } });
     expect(await firstValueFrom(c.send('ping', 1))).toBe('pong');
@@ -212,6 +217,9 @@ privateSuite('JetStream against a NATS server that goes away', () => {
     await app.close();
     expect(await nats.connections('lc-server')).toBe(0);
     expect(await nats.connections('lc-client')).toBe(0);
+    const consumer = await fixture.jsm.consumers.info(n.stream, n.consumer);
+    expect({ waiting: consumer.num_waiting, unacked: consumer.num_ack_pending }).toEqual({ waiting: 0, unacked: 0 });
+    expect(await account()).toEqual(resources);
 
     const shared = await connect({ servers: nats.url, name: 'lc-shared' });
     try {
@@ -225,6 +233,7 @@ privateSuite('JetStream against a NATS server that goes away', () => {
       await sharedApp.close();
       expect(shared.isClosed()).toBe(false);
       expect(await nats.subscriptions('lc-shared')).toEqual(before);
+      expect((await fixture.jsm.consumers.info(n.stream, n.consumer)).num_waiting).toBe(0); // its pull request ended with it
     } finally {
       await shared.close();
     }
