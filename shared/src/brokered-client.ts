@@ -4,6 +4,7 @@ import { CorrelationTable } from './correlation.js';
 import { ConnectionClosedError, PayloadTooLargeError } from './errors.js';
 import { isResponsePacket } from './packets.js';
 import { ReplySequencer } from './reply-sequencer.js';
+import { type MessageSpan, startSendSpan, type TraceFields } from './tracing/spans.js';
 
 export interface BrokeredClientSettings {
   /** Name used in errors and logs, e.g. "SqsClient". */
@@ -32,34 +33,56 @@ export abstract class BrokeredClient extends ClientProxy {
     super();
   }
 
-  /** Sends a serialized request; `replyTo` is filled in by the subclass. */
-  protected abstract publishRequest(packet: ReadPacket & { id: string }, body: Buffer | string): Promise<void>;
-  protected abstract publishEvent(packet: ReadPacket, body: Buffer | string): Promise<void>;
+  /**
+   * Sends a serialized request; `replyTo` is filled in by the subclass. `trace` holds the W3C
+   * trace fields to carry in the message's headers/attributes (absent when tracing is off).
+   */
+  protected abstract publishRequest(packet: ReadPacket & { id: string }, body: Buffer | string, trace?: TraceFields): Promise<void>;
+  protected abstract publishEvent(packet: ReadPacket, body: Buffer | string, trace?: TraceFields): Promise<void>;
   /** Turns the serializer's output into the bytes the broker carries. */
   protected abstract encode(serialized: unknown): Buffer | string;
 
+  /** `messaging.system` and `messaging.destination.name` of the spans of a message to `route`. */
+  protected traceTarget(_route: string): { system: string; destination: string } {
+    return { system: this.settings.transport, destination: this.settings.transport };
+  }
+
   protected publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const packet = this.assignPacketId({ ...partial, pattern: this.normalizePattern(partial.pattern) });
+    const span = startSendSpan({ ...this.traceTarget(String(packet.pattern)), pattern: String(packet.pattern), request: true, correlationId: packet.id });
+    const deliver = span ? tracedCallback(span, callback) : callback;
     let body: Buffer | string;
     try {
       body = this.encode(this.serializer.serialize(packet));
       this.assertSize(body);
     } catch (err) {
-      callback({ err, isDisposed: true });
+      deliver({ err, isDisposed: true });
       return () => undefined;
     }
-    const cleanup = this.pending.add(packet.id, callback, this.timeoutFor(packet.pattern));
-    this.publishRequest(packet, body).catch((err) => {
+    const cleanup = this.pending.add(packet.id, deliver, this.timeoutFor(packet.pattern));
+    this.publishRequest(packet, body, span?.fields).catch((err) => {
       if (this.pending.has(packet.id)) this.pending.deliver(packet.id, { err, isDisposed: true });
     });
-    return cleanup;
+    if (!span) return cleanup;
+    return () => {
+      cleanup();
+      span.end(); // unsubscribed before the last reply
+    };
   }
 
   protected async dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
     const packet = { ...partial, pattern: this.normalizePattern(partial.pattern) };
-    const body = this.encode(this.serializer.serialize(packet));
-    this.assertSize(body);
-    await this.publishEvent(packet, body);
+    const span = startSendSpan({ ...this.traceTarget(String(packet.pattern)), pattern: String(packet.pattern), request: false });
+    try {
+      const body = this.encode(this.serializer.serialize(packet));
+      this.assertSize(body);
+      await this.publishEvent(packet, body, span?.fields);
+    } catch (err) {
+      span?.fail(err);
+      throw err;
+    } finally {
+      span?.end();
+    }
     return undefined as T;
   }
 
@@ -109,4 +132,14 @@ export abstract class BrokeredClient extends ClientProxy {
     const ms = this.settings.requestTimeout;
     return ms > 0 ? { ms, pattern: String(pattern) } : undefined;
   }
+}
+
+/** The request's span ends with its last reply (or its error). */
+export function tracedCallback(span: MessageSpan, callback: (packet: WritePacket) => void): (packet: WritePacket) => void {
+  return (packet) => {
+    const failed = packet.err !== undefined && packet.err !== null;
+    if (failed) span.fail(packet.err);
+    if (failed || packet.isDisposed) span.end();
+    callback(packet);
+  };
 }

@@ -15,6 +15,8 @@ import { NO_MESSAGE_HANDLER, type PacketMetadata } from './packets.js';
 import { RouteMemo } from './route-memo.js';
 import { type RetryDelayOption, retryDelayFor } from './server-options.js';
 import { TransportStatus } from './status.js';
+import { tracingReady } from './tracing/ready.js';
+import { type MessageSpan, startProcessSpan } from './tracing/spans.js';
 import { WireAttributes } from './wire.js';
 
 /** A message as the transport took it from its backend, in the terms the server needs. */
@@ -68,6 +70,8 @@ export interface OutgoingReply {
 export interface BrokeredServerSettings {
   /** Name in logs and errors, e.g. "SqsServer". */
   transport: string;
+  /** `messaging.system` of its spans ("aws_sqs", "gcp_pubsub", "nats"…). Default: `transport`. */
+  messagingSystem?: string;
   codec: Codec;
   maxConcurrency: number;
   closeTimeout: number;
@@ -185,6 +189,11 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     return delaySeconds === undefined ? 'it is left for redelivery' : `it is left for redelivery in ${delaySeconds} s`;
   }
 
+  /** `messaging.destination.name` of a message's consumer span. Default: its `source`. */
+  protected traceSource(inbound: Inbound<M>): string {
+    return inbound.source;
+  }
+
   /** Sends what is still batched (acks, replies) before the server closes. */
   protected async flush(): Promise<void> {}
 
@@ -199,6 +208,7 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     this.closeController = new AbortController();
     setMaxListeners(0, this.closeController.signal); // one listener per message waiting for a slot, removed when it gets one
     try {
+      await tracingReady;
       await this.startIntake();
     } catch (err) {
       this.closing = true;
@@ -360,8 +370,35 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     this.emitError(err, inbound.source);
   }
 
-  /** Decode → Nest's dispatch → outcome; never throws. */
+  /**
+   * Handles a message within its consumer/server span when tracing is on: the span's parent is
+   * the context the producer sent, and the handler runs inside it.
+   */
   private async handle(inbound: Inbound<M>, entry: Entry<M> | undefined): Promise<Outcome> {
+    const request = inbound.attributes[WireAttributes.ID] !== undefined;
+    const span = startProcessSpan(
+      {
+        system: this.settings.messagingSystem ?? this.settings.transport,
+        source: this.traceSource(inbound),
+        request,
+        messageId: inbound.messageId,
+        attempt: inbound.attempt,
+      },
+      inbound.attributes,
+    );
+    if (!span) return this.handleMessage(inbound, entry, undefined);
+    try {
+      const outcome = await span.run(() => this.handleMessage(inbound, entry, span));
+      span.outcome(outcome.action, outcome.reason);
+      if ('error' in outcome && outcome.error !== undefined) span.fail(outcome.error);
+      return outcome;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Decode → Nest's dispatch → outcome; never throws. */
+  private async handleMessage(inbound: Inbound<M>, entry: Entry<M> | undefined, span: MessageSpan | undefined): Promise<Outcome> {
     let packet: DecodedPacket;
     try {
       const fromNest = inbound.attributes[WireAttributes.PATTERN] !== undefined || inbound.attributes[WireAttributes.ID] !== undefined;
@@ -372,10 +409,11 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     const route = typeof packet.pattern === 'string' ? this.getRouteFromPattern(packet.pattern) : this.normalizePattern(packet.pattern as never);
     const settlement = entry && this.settings.manualAck ? this.manualSettlement(entry) : undefined;
     const context = this.createContext(inbound, route, packet.metadata, settlement);
+    span?.set({ 'nest.pattern': route });
     const outcome =
       packet.id === undefined
         ? await this.dispatchEvent(inbound, route, packet, context)
-        : await this.dispatchRequest(inbound, route, packet.id, packet, context);
+        : await this.dispatchRequest(inbound, route, packet.id, packet, context, span);
     // With manualAck the handler settles what it handled; the server settles only what it could not.
     if (settlement && (settlement.settled || outcome.reason === 'handled' || outcome.reason === 'replied')) return { action: 'none', reason: 'manual' };
     return outcome;
@@ -401,7 +439,14 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     }
   }
 
-  private async dispatchRequest(inbound: Inbound<M>, route: string, id: string | number, packet: DecodedPacket, context: BaseRpcContext): Promise<Outcome> {
+  private async dispatchRequest(
+    inbound: Inbound<M>,
+    route: string,
+    id: string | number,
+    packet: DecodedPacket,
+    context: BaseRpcContext,
+    span: MessageSpan | undefined,
+  ): Promise<Outcome> {
     const respond = this.replier(inbound, route, id);
     const handler: MessageHandler | null = this.getHandlerByPattern(route);
     if (!handler) {
@@ -410,6 +455,7 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     }
     const answered = deferred();
     const reply = async (p: WritePacket) => {
+      if (p.err !== undefined && p.err !== null) span?.fail(p.err);
       await respond(p);
       if (p.isDisposed) answered.resolve();
     };

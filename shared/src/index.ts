@@ -21,3 +21,4 @@ export * from './log-throttle.js';
 export * from './async.js';
 export * from './route-memo.js';
 export * from './client-provider.js';
+export * from './tracing/index.js';

@@ -8,6 +8,7 @@ import {
   describeError,
   resolveCodec,
   TransportError,
+  type TraceFields,
   TransportStatus,
   uniqueName,
 } from '@nest-transports/shared';
@@ -109,7 +110,11 @@ export class PubSubClient extends BrokeredClient {
     return typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
   }
 
-  protected async publishRequest(packet: OutgoingPacket & { id: string }, body: Buffer): Promise<void> {
+  protected override traceTarget(route: string): { system: string; destination: string } {
+    return { system: 'gcp_pubsub', destination: this.topicName(route) };
+  }
+
+  protected async publishRequest(packet: OutgoingPacket & { id: string }, body: Buffer, trace?: TraceFields): Promise<void> {
     if (!this.reply) {
       if (this.options.requestResponse === false) {
         throw new TransportError(
@@ -119,11 +124,11 @@ export class PubSubClient extends BrokeredClient {
       }
       throw new ConnectionClosedError('PubSubClient', 'the client closed before the request was sent');
     }
-    await this.publishPacket(packet, body, { [PubSubAttributes.ID]: packet.id, [PubSubAttributes.REPLY_TO]: this.reply.topic });
+    await this.publishPacket(packet, body, { ...trace, [PubSubAttributes.ID]: packet.id, [PubSubAttributes.REPLY_TO]: this.reply.topic });
   }
 
-  protected async publishEvent(packet: OutgoingPacket, body: Buffer): Promise<void> {
-    await this.publishPacket(packet, body, {});
+  protected async publishEvent(packet: OutgoingPacket, body: Buffer, trace?: TraceFields): Promise<void> {
+    await this.publishPacket(packet, body, { ...trace });
   }
 
   private async publishPacket(packet: OutgoingPacket, data: Buffer, nestAttributes: Record<string, string>): Promise<void> {
@@ -132,7 +137,7 @@ export class PubSubClient extends BrokeredClient {
     const attributes: Record<string, string> = { ...record?.attributes, ...nestAttributes };
     if (Buffer.byteLength(route) <= PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES) attributes[PubSubAttributes.PATTERN] = route;
     const orderingKey = record?.orderingKey ?? this.defaultOrderingKey(route);
-    const topic = this.topic(typeof this.options.topic === 'function' ? this.options.topic(route) : this.options.topic);
+    const topic = this.topic(this.topicName(route));
     try {
       await topic.publishMessage({ data, attributes, orderingKey });
     } catch (err) {
@@ -140,6 +145,10 @@ export class PubSubClient extends BrokeredClient {
       if (grpcCode(err) === GrpcStatus.NOT_FOUND) throw new PubSubResourceMissingError('PubSubClient', 'topic', topic.name);
       throw err;
     }
+  }
+
+  private topicName(route: string): string {
+    return typeof this.options.topic === 'function' ? this.options.topic(route) : this.options.topic;
   }
 
   private defaultOrderingKey(route: string): string | undefined {

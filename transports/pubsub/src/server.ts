@@ -63,6 +63,7 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     super({
       ...options,
       transport: 'PubSubServer',
+      messagingSystem: 'gcp_pubsub',
       codec: resolveCodec('PubSubServer', options.codec),
       maxConcurrency: options.maxConcurrency ?? PUBSUB_DEFAULTS.maxConcurrency,
       closeTimeout: options.closeTimeout ?? PUBSUB_DEFAULTS.closeTimeout,
@@ -203,6 +204,11 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
       attempt: message.deliveryAttempt || undefined,
       defaultPattern: intake.defaultPattern,
     };
+  }
+
+  /** Spans name the subscription by its short name. */
+  protected override traceSource(inbound: Inbound<PubSubInboundMessage>): string {
+    return inbound.source.slice(inbound.source.lastIndexOf('/') + 1);
   }
 
   protected createContext(inbound: Inbound<PubSubInboundMessage>, route: string, metadata: PacketMetadata | undefined, settlement?: ManualSettlement) {

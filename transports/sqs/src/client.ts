@@ -10,6 +10,7 @@ import {
   PullLoop,
   resolveCodec,
   TransportError,
+  type TraceFields,
   TransportStatus,
   uniqueName,
   WireAttributes as Attr,
@@ -22,7 +23,7 @@ import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions
 import { queueReceiver } from './poller.js';
 import { SqsRecord, type SqsRecordOptions } from './record.js';
 import { createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
-import { decodeBody, encodeBody, messageSize, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
+import { addTraceAttributes, decodeBody, encodeBody, messageSize, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
 
 /** Where an `SqsRecord`'s options ride along the packet (symbol keys never reach the wire). */
 const RECORD_OPTIONS = Symbol('sqsRecordOptions');
@@ -66,6 +67,7 @@ export class SqsClient extends BrokeredClient {
   private readonly emitter = new EventEmitter();
   private connection?: Connection;
   private connecting?: Promise<Connection>;
+  private warnedTraceRoom = false;
 
   constructor(options: SqsClientOptions) {
     const resolved = resolveClientOptions(options);
@@ -137,7 +139,11 @@ export class SqsClient extends BrokeredClient {
     return encodeBody(this.codec, serialized);
   }
 
-  protected async publishRequest(packet: ReadPacket & { id: string }, body: string): Promise<void> {
+  protected override traceTarget(): { system: string; destination: string } {
+    return { system: 'aws_sqs', destination: queueName(this.connection?.target.url ?? this.options.queue) };
+  }
+
+  protected async publishRequest(packet: ReadPacket & { id: string }, body: string, trace?: TraceFields): Promise<void> {
     const connection = await this.ready();
     const pattern = String(packet.pattern);
     const record = (packet as WithRecord)[RECORD_OPTIONS];
@@ -149,16 +155,28 @@ export class SqsClient extends BrokeredClient {
       throw err;
     }));
     const attributes = { ...user, [Attr.ID]: str(packet.id), [Attr.REPLY_TO]: str(reply.url) };
+    this.addTrace(attributes, body, trace);
     await this.sendMessage(connection, body, attributes, record, fifo);
   }
 
-  protected async publishEvent(packet: ReadPacket, body: string): Promise<void> {
+  protected async publishEvent(packet: ReadPacket, body: string, trace?: TraceFields): Promise<void> {
     const connection = await this.ready();
     const pattern = String(packet.pattern);
     const record = (packet as WithRecord)[RECORD_OPTIONS];
     const attributes = { ...userAttributes('SqsClient', record?.messageAttributes, 1), [Attr.PATTERN]: patternAttribute(pattern) };
     const fifo = this.prepareSend(connection, pattern, messageSize(body, attributes), record);
+    this.addTrace(attributes, body, trace);
     await this.sendMessage(connection, body, attributes, record, fifo);
+  }
+
+  private addTrace(attributes: Attributes, body: string, trace: TraceFields | undefined): void {
+    const skipped = addTraceAttributes(attributes, body, trace, this.options.maxMessageBytes);
+    if (skipped.length > 0 && !this.warnedTraceRoom) {
+      this.warnedTraceRoom = true;
+      this.logger.warn(
+        `Sent a message without its trace attribute(s) ${skipped.join(', ')}: no room within SQS's 10 message attributes or maxMessageBytes (logged once)`,
+      );
+    }
   }
 
   private async open(): Promise<Connection> {
@@ -284,6 +302,11 @@ export class SqsClient extends BrokeredClient {
     this.logger.error(`Reading replies from ${url} failed, retrying: ${error.message}`);
     this.emitter.emit('error', error);
   }
+}
+
+/** The queue's name, from its URL (or the option as given). */
+function queueName(queue: string): string {
+  return queue.slice(queue.lastIndexOf('/') + 1) || queue;
 }
 
 function withRecordOptions(partial: ReadPacket): ReadPacket {

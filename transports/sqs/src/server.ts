@@ -52,7 +52,13 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
 
   constructor(options: SqsServerOptions) {
     const resolved = resolveServerOptions(options);
-    super({ ...resolved, transport: 'SqsServer', codec: resolveCodec('SqsServer', resolved.codec), maxReplyBytes: resolved.maxMessageBytes });
+    super({
+      ...resolved,
+      transport: 'SqsServer',
+      messagingSystem: 'aws_sqs',
+      codec: resolveCodec('SqsServer', resolved.codec),
+      maxReplyBytes: resolved.maxMessageBytes,
+    });
     this.options = resolved;
     ({ client: this.sqs, owned: this.ownsClient } = createSqsClient(resolved.sqs, resolved.pollers * resolved.queues.length));
     this.ops = new SqsOperations(this.sqs, { sendWindowMs: 0, settleWindowMs: resolved.batchWindowMs, retries: 3, maxBatchBytes: resolved.maxMessageBytes });
@@ -157,6 +163,10 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
       attempt: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
       defaultPattern: this.options.defaultPattern,
     };
+  }
+
+  protected override traceSource(inbound: Inbound<Message>): string {
+    return inbound.source.slice(inbound.source.lastIndexOf('/') + 1);
   }
 
   private queueOf(url: string): QueueInfo {

@@ -105,6 +105,28 @@ export function stringAttributes(attributes: Attributes | undefined): Record<str
   return out;
 }
 
+/**
+ * Adds the W3C trace fields as message attributes, each only while SQS's limit of 10 attributes
+ * and `maxBytes` leave room: the user's own attributes come first, and a message is never refused
+ * for its trace context. Returns the names left out (tracestate and baggage before traceparent).
+ */
+export function addTraceAttributes(attributes: Attributes, body: string, trace: Record<string, string> | undefined, maxBytes: number): string[] {
+  const skipped: string[] = [];
+  if (!trace) return skipped;
+  let size = messageSize(body, attributes);
+  for (const [name, value] of Object.entries(trace)) {
+    const added = Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value);
+    const replaces = attributes[name] !== undefined;
+    if (!value || (!replaces && Object.keys(attributes).length >= MAX_ATTRIBUTES) || (!replaces && size + added > maxBytes)) {
+      skipped.push(name);
+      continue;
+    }
+    attributes[name] = str(value);
+    size = messageSize(body, attributes);
+  }
+  return skipped;
+}
+
 /** Size as SQS counts it: body plus each attribute's name, type and value. */
 export function messageSize(body: string, attributes: Attributes): number {
   let size = Buffer.byteLength(body);

@@ -7,7 +7,10 @@ import {
   ConnectionClosedError,
   CorrelationTable,
   isResponsePacket,
+  type MessageSpan,
   PayloadTooLargeError,
+  startSendSpan,
+  tracedCallback,
   TransportError,
   TransportStatus,
 } from '@nest-transports/shared';
@@ -127,6 +130,8 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   protected publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const { packet, timeout } = this.toWirePacket(partial);
     const id = this.assignPacketId(packet).id;
+    const span = this.traced(packet, id);
+    if (span) callback = tracedCallback(span, callback);
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       callback({ err: new ConnectionClosedError('WsClient', `not connected to ${this.options.url}`), isDisposed: true });
@@ -142,17 +147,42 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     const ms = timeout ?? this.options.requestTimeout;
     const cleanup = this.pending.add(id, callback, ms > 0 ? { ms, pattern: String(packet.pattern) } : undefined);
     this.sendFrame(socket, frame);
-    return cleanup;
+    if (!span) return cleanup;
+    return () => {
+      cleanup();
+      span.end(); // unsubscribed before the last reply
+    };
   }
 
-  protected dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
+  protected async dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
     const { packet } = this.toWirePacket(partial);
-    const socket = this.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN) {
-      return Promise.reject(new ConnectionClosedError('WsClient', `not connected to ${this.options.url}; the event was not sent`));
+    const span = this.traced(packet);
+    try {
+      const socket = this.socket;
+      if (!socket || socket.readyState !== WebSocket.OPEN) {
+        throw new ConnectionClosedError('WsClient', `not connected to ${this.options.url}; the event was not sent`);
+      }
+      const frame = this.encode(packet);
+      return await new Promise<T>((resolve, reject) => this.sendFrame(socket, frame, (err) => (err ? reject(err) : resolve(undefined as T))));
+    } catch (err) {
+      span?.fail(err);
+      throw err;
+    } finally {
+      span?.end();
     }
-    const frame = this.encode(packet);
-    return new Promise<T>((resolve, reject) => this.sendFrame(socket, frame, (err) => (err ? reject(err) : resolve(undefined as T))));
+  }
+
+  /** Starts the message's span (when tracing is on) and carries its context in the packet's metadata. */
+  private traced(packet: ReadPacket & { metadata?: Record<string, string> }, id?: string): MessageSpan | undefined {
+    const span = startSendSpan({
+      system: 'websocket',
+      destination: this.options.url,
+      pattern: String(packet.pattern),
+      request: id !== undefined,
+      correlationId: id,
+    });
+    if (span && Object.keys(span.fields).length > 0) packet.metadata = { ...packet.metadata, ...span.fields };
+    return span;
   }
 
   /**

@@ -6,14 +6,17 @@ import type { Duplex } from 'node:stream';
 import { Server, type CustomTransportStrategy, type MessageHandler, type WritePacket } from '@nestjs/microservices';
 import {
   MalformedPacketError,
+  type MessageSpan,
   messageOf,
   NO_MESSAGE_HANDLER,
   RouteMemo,
   runEventHandler,
   sanitizeMetadata,
+  startProcessSpan,
   TransportError,
   TransportStatus,
 } from '@nest-transports/shared';
+import type { Observable } from 'rxjs';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { PeerConnection } from './connection.js';
 import { WsContext, type WsConnection } from './context.js';
@@ -342,9 +345,17 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     }
   }
 
-  private context(conn: PeerConnection, packet: InboundPacket): { pattern: string; context: WsContext } {
+  private context(conn: PeerConnection, packet: InboundPacket): { pattern: string; context: WsContext; metadata?: Record<string, string> } {
     const pattern = this.getPatternAsString(packet.pattern);
-    return { pattern, context: new WsContext([conn, pattern, sanitizeMetadata(packet.metadata)]) };
+    const metadata = sanitizeMetadata(packet.metadata);
+    return { pattern, metadata, context: new WsContext([conn, pattern, metadata]) };
+  }
+
+  /** The consumer/server span of a packet, parented by the trace context its metadata carries. */
+  private span(pattern: string, metadata: Record<string, string> | undefined, id?: string): MessageSpan | undefined {
+    const span = startProcessSpan({ system: 'websocket', source: this.options.path ?? '/', request: id !== undefined, messageId: id }, metadata);
+    span?.set({ 'nest.pattern': pattern, 'messaging.message.conversation_id': id });
+    return span;
   }
 
   private handleEventPacket(conn: PeerConnection, packet: InboundPacket): void {
@@ -352,26 +363,53 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
       this.droppedWhileClosing++;
       return;
     }
-    const { pattern, context } = this.context(conn, packet);
+    const { pattern, context, metadata } = this.context(conn, packet);
     const handler = this.getHandlerByPattern(pattern);
     if (!handler) return this.peerLog(conn, 0, `an event for "${pattern.slice(0, 100)}", which has no handler`);
     const done = this.begin();
+    const span = this.span(pattern, metadata);
+    const run = () => runEventHandler(this as unknown as Server, handler, packet.data, context);
     // Nest's exception filter has logged a handler's failure already; the event ends either way.
-    runEventHandler(this as unknown as Server, handler, packet.data, context).then(done, done);
+    if (!span) return void run().then(done, done);
+    span.run(run).then(
+      () => {
+        span.outcome('ack', 'handled');
+        span.end();
+        done();
+      },
+      (err) => {
+        span.fail(err);
+        span.outcome('dropped', 'failed');
+        span.end();
+        done();
+      },
+    );
   }
 
   private async handleRequestPacket(conn: PeerConnection, id: string, packet: InboundPacket): Promise<void> {
-    const { pattern, context } = this.context(conn, packet);
+    const { pattern, context, metadata } = this.context(conn, packet);
+    const span = this.span(pattern, metadata, id);
     const handler: MessageHandler | null = this.getHandlerByPattern(pattern);
     if (!handler) {
+      span?.fail({ status: 'error', message: NO_MESSAGE_HANDLER });
+      span?.end();
       return this.write(conn, { id, status: 'error', err: NO_MESSAGE_HANDLER, isDisposed: true });
     }
     const done = this.begin();
     const respond = (reply: WritePacket) => {
+      if (span && reply.err !== undefined && reply.err !== null) span.fail(reply.err);
       this.write(conn, Object.assign(reply, { id }));
-      if (reply.isDisposed) done();
+      if (reply.isDisposed) {
+        span?.end();
+        done();
+      }
     };
     const produce = async () => this.transformToObservable(await handler(packet.data, context));
+    if (span) return span.run(() => this.runRequest(context, produce, respond));
+    return this.runRequest(context, produce, respond);
+  }
+
+  private async runRequest(context: WsContext, produce: () => Promise<Observable<unknown>>, respond: (reply: WritePacket) => void): Promise<void> {
     try {
       const server = this as unknown as RequestHandling;
       if (typeof server.handleRequest === 'function') await server.handleRequest(context, produce, respond);

@@ -1,0 +1,2 @@
+export { tracingReady } from './ready.js';
+export * from './spans.js';
