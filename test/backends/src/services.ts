@@ -1,8 +1,13 @@
 import net from 'node:net';
 import type { BackendName, BackendResolution } from './types.js';
 
-/** True when something accepts a TCP connection on host:port within `timeoutMs`. */
-export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+/**
+ * True when something accepts a TCP connection on host:port within `timeoutMs`. A closed port
+ * answers at once (refused); the timeout is only for a host that drops packets, and is generous:
+ * a process whose event loop is busy for a while (a loaded machine, jest compiling modules) sees
+ * its timer fire before the connection it already has.
+ */
+export function isPortOpen(host: string, port: number, timeoutMs = 5000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (open: boolean) => {
@@ -21,7 +26,7 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
   void abort?.then(() => (aborted = true));
   const deadline = Date.now() + timeoutMs;
   while (!aborted && Date.now() < deadline) {
-    if (await isPortOpen(host, port, 250)) return true;
+    if (await isPortOpen(host, port, Math.max(250, Math.min(2000, deadline - Date.now())))) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;

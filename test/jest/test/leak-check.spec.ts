@@ -92,6 +92,16 @@ describe('exit watchdog', () => {
     expect(run.code).toBe(1);
     expect(run.exitedAfterMs).toBeLessThan(20_000);
   }, 120_000);
+
+  it('catches what a test file left open when the per-file check is off, naming the server and the connection', async () => {
+    const run = await runFixtures({ LEAK_CHECK: 'off', JEST_EXIT_WATCHDOG_MS: '2000' }, ['test/jest/fixtures/socket.fixture.ts']);
+    expect(run.report.numFailedTests).toBe(0);
+    expect(run.output).toMatch(/FAILED TO EXIT: still alive 2000 ms after the global teardown began/);
+    expect(run.output).toMatch(/- Server listening on 127\.0\.0\.1:\d+/);
+    expect(run.output).toMatch(/- Socket 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+/);
+    expect(run.code).toBe(1);
+    expect(run.exitedAfterMs).toBeLessThan(20_000);
+  }, 120_000);
 });
 
 describe('load watchdog', () => {
