@@ -43,13 +43,13 @@ export abstract class BrokeredClient extends ClientProxy {
   protected abstract encode(serialized: unknown): Buffer | string;
 
   /** `messaging.system` and `messaging.destination.name` of the spans of a message to `route`. */
-  protected traceTarget(_route: string): { system: string; destination: string } {
+  protected traceTarget(_route: string, _request: boolean): { system: string; destination: string } {
     return { system: this.settings.transport, destination: this.settings.transport };
   }
 
   protected publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const packet = this.assignPacketId({ ...partial, pattern: this.normalizePattern(partial.pattern) });
-    const span = startSendSpan({ ...this.traceTarget(String(packet.pattern)), pattern: String(packet.pattern), request: true, correlationId: packet.id });
+    const span = startSendSpan({ ...this.traceTarget(String(packet.pattern), true), pattern: String(packet.pattern), request: true, correlationId: packet.id });
     const deliver = span ? tracedCallback(span, callback) : callback;
     let body: Buffer | string;
     try {
@@ -72,7 +72,7 @@ export abstract class BrokeredClient extends ClientProxy {
 
   protected async dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
     const packet = { ...partial, pattern: this.normalizePattern(partial.pattern) };
-    const span = startSendSpan({ ...this.traceTarget(String(packet.pattern)), pattern: String(packet.pattern), request: false });
+    const span = startSendSpan({ ...this.traceTarget(String(packet.pattern), false), pattern: String(packet.pattern), request: false });
     try {
       const body = this.encode(this.serializer.serialize(packet));
       this.assertSize(body);

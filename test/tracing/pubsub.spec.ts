@@ -12,8 +12,8 @@ describeTracing('pubsub', async () => {
   const { clientConfig, pubsub, topic, subscription, remove } = await pubsubTopic(backend.url);
   return {
     system: 'gcp_pubsub',
-    destination: topic,
-    source: subscription,
+    destination: () => topic,
+    source: () => subscription,
     attempts: false,
     redelivers: true,
     start: async () => ({

@@ -16,8 +16,8 @@ describeTracing('sqs', async () => {
   const { QueueUrl: queue } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   return {
     system: 'aws_sqs',
-    destination: name,
-    source: name,
+    destination: () => name,
+    source: () => name,
     attempts: true,
     redelivers: true,
     start: async () => ({

@@ -9,8 +9,8 @@ describeTracing('ws', async () => {
   const url = `ws://127.0.0.1:${port}`;
   return {
     system: 'websocket',
-    destination: url,
-    source: '/',
+    destination: () => url,
+    source: () => '/',
     attempts: false,
     redelivers: false,
     start: async () => ({ strategy: new WsServer({ host: '127.0.0.1', port }), client: () => new WsClient({ url }) }),

@@ -11,6 +11,7 @@ import {
   messageOf,
   PayloadTooLargeError,
   resolveCodec,
+  type TraceFields,
   TransportError,
   TransportStatus,
 } from '@nest-transports/shared';
@@ -107,23 +108,28 @@ export class JetStreamClient extends BrokeredClient {
     return this.codec.encode(serialized);
   }
 
-  protected async publishRequest(packet: OutgoingPacket & { id: string }, body: Buffer | string): Promise<void> {
+  /** Requests go to `<requestPrefix>.<route>` (core NATS), events to their stream subject. */
+  protected override traceTarget(route: string, request: boolean): { system: string; destination: string } {
+    return { system: 'nats', destination: request ? requestSubject(this.requestPrefix, route) : this.eventSubject(route) };
+  }
+
+  protected async publishRequest(packet: OutgoingPacket & { id: string }, body: Buffer | string, trace?: TraceFields): Promise<void> {
     const { nc } = this.connected();
     const route = String(packet.pattern);
     const subject = requestSubject(this.requestPrefix, route);
     if (!isValidSubject(subject)) throw invalidSubject(route, subject, 'requests');
-    const headers = buildHeaders(packet[RECORD]?.headers, { [JetStreamHeaders.PATTERN]: route, [JetStreamHeaders.ID]: packet.id });
+    const headers = buildHeaders(packet[RECORD]?.headers, { ...trace, [JetStreamHeaders.PATTERN]: route, [JetStreamHeaders.ID]: packet.id });
     this.checkSize(body, headers);
     nc.publish(subject, body, { reply: `${this.inbox}.${packet.id}`, headers });
   }
 
-  protected async publishEvent(packet: OutgoingPacket, body: Buffer | string): Promise<void> {
+  protected async publishEvent(packet: OutgoingPacket, body: Buffer | string, trace?: TraceFields): Promise<void> {
     const { js } = this.connected();
     const route = String(packet.pattern);
     const record = packet[RECORD];
     const subject = record?.subject ?? this.eventSubject(route);
     if (!isValidSubject(subject)) throw invalidSubject(route, subject, 'events');
-    const headers = buildHeaders(record?.headers, { [JetStreamHeaders.PATTERN]: route });
+    const headers = buildHeaders(record?.headers, { ...trace, [JetStreamHeaders.PATTERN]: route });
     this.checkSize(body, headers);
     const timeout = this.options.publishTimeout ?? JETSTREAM_DEFAULTS.publishTimeout;
     try {

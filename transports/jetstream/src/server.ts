@@ -73,6 +73,7 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     super({
       ...options,
       transport: 'JetStreamServer',
+      messagingSystem: 'nats',
       codec: resolveCodec('JetStreamServer', options.codec),
       maxConcurrency: options.maxConcurrency ?? JETSTREAM_DEFAULTS.maxConcurrency,
       closeTimeout: options.closeTimeout ?? JETSTREAM_DEFAULTS.closeTimeout,
