@@ -23,6 +23,7 @@ export default {
     '^@nest-transports/sqs$': '<rootDir>/transports/sqs/src/index.ts',
     '^@nest-transports/pubsub$': '<rootDir>/transports/pubsub/src/index.ts',
     '^@nest-transports/jetstream$': '<rootDir>/transports/jetstream/src/index.ts',
+    '^@nest-transports/redis-streams$': '<rootDir>/transports/redis-streams/src/index.ts',
     '^@nest-transports/backends$': '<rootDir>/test/backends/src/index.ts',
     '^@nest-transports/conformance$': '<rootDir>/test/conformance/src/index.ts',
     '^@nest-transports/package-tests$': '<rootDir>/test/packages/src/index.ts',

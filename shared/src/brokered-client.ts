@@ -4,6 +4,7 @@ import { CorrelationTable } from './correlation.js';
 import { ConnectionClosedError, PayloadTooLargeError } from './errors.js';
 import { isResponsePacket } from './packets.js';
 import { ReplySequencer } from './reply-sequencer.js';
+import { TransportStatus } from './status.js';
 import { type MessageSpan, startSendSpan, type TraceFields } from './tracing/spans.js';
 
 export interface BrokeredClientSettings {
@@ -13,6 +14,8 @@ export interface BrokeredClientSettings {
   requestTimeout: number;
   /** Largest encoded message the backend accepts, in bytes. */
   maxMessageBytes: number;
+  /** The transport's record class (data plus per-message options): the options are taken off the data and passed to `publishRequest`/`publishEvent`. */
+  record?: new (...args: never[]) => { readonly data: unknown; options?: unknown };
 }
 
 /**
@@ -28,6 +31,7 @@ export abstract class BrokeredClient extends ClientProxy {
   protected readonly logger = new Logger(this.constructor.name);
   protected readonly pending = new CorrelationTable();
   private readonly sequencer = new ReplySequencer<unknown>();
+  private opening?: Promise<void>;
 
   protected constructor(protected readonly settings: BrokeredClientSettings) {
     super();
@@ -35,10 +39,11 @@ export abstract class BrokeredClient extends ClientProxy {
 
   /**
    * Sends a serialized request; `replyTo` is filled in by the subclass. `trace` holds the W3C
-   * trace fields to carry in the message's headers/attributes (absent when tracing is off).
+   * trace fields to carry in the message's headers/attributes (absent when tracing is off);
+   * `recordOptions` the options of the transport's record (`settings.record`), when the data was one.
    */
-  protected abstract publishRequest(packet: ReadPacket & { id: string }, body: Buffer | string, trace?: TraceFields): Promise<void>;
-  protected abstract publishEvent(packet: ReadPacket, body: Buffer | string, trace?: TraceFields): Promise<void>;
+  protected abstract publishRequest(packet: ReadPacket & { id: string }, body: Buffer | string, trace?: TraceFields, recordOptions?: unknown): Promise<void>;
+  protected abstract publishEvent(packet: ReadPacket, body: Buffer | string, trace?: TraceFields, recordOptions?: unknown): Promise<void>;
   /** Turns the serializer's output into the bytes the broker carries. */
   protected abstract encode(serialized: unknown): Buffer | string;
 
@@ -48,7 +53,8 @@ export abstract class BrokeredClient extends ClientProxy {
   }
 
   protected publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    const packet = this.assignPacketId({ ...partial, pattern: this.normalizePattern(partial.pattern) });
+    const { data, options } = this.splitRecord(partial.data);
+    const packet = this.assignPacketId({ ...partial, data, pattern: this.normalizePattern(partial.pattern) });
     const span = startSendSpan({ ...this.traceTarget(String(packet.pattern), true), pattern: String(packet.pattern), request: true, correlationId: packet.id });
     const deliver = span ? tracedCallback(span, callback) : callback;
     let body: Buffer | string;
@@ -60,7 +66,7 @@ export abstract class BrokeredClient extends ClientProxy {
       return () => undefined;
     }
     const cleanup = this.pending.add(packet.id, deliver, this.timeoutFor(packet.pattern));
-    this.publishRequest(packet, body, span?.fields).catch((err) => {
+    this.publishRequest(packet, body, span?.fields, options).catch((err) => {
       if (this.pending.has(packet.id)) this.pending.deliver(packet.id, { err, isDisposed: true });
     });
     if (!span) return cleanup;
@@ -71,12 +77,13 @@ export abstract class BrokeredClient extends ClientProxy {
   }
 
   protected async dispatchEvent<T = unknown>(partial: ReadPacket): Promise<T> {
-    const packet = { ...partial, pattern: this.normalizePattern(partial.pattern) };
+    const { data, options } = this.splitRecord(partial.data);
+    const packet = { ...partial, data, pattern: this.normalizePattern(partial.pattern) };
     const span = startSendSpan({ ...this.traceTarget(String(packet.pattern), false), pattern: String(packet.pattern), request: false });
     try {
       const body = this.encode(this.serializer.serialize(packet));
       this.assertSize(body);
-      await this.publishEvent(packet, body, span?.fields);
+      await this.publishEvent(packet, body, span?.fields, options);
     } catch (err) {
       span?.fail(err);
       throw err;
@@ -116,6 +123,29 @@ export abstract class BrokeredClient extends ClientProxy {
     this.pending.deliver(id, { err, response, isDisposed });
   }
 
+  /**
+   * A subclass's `connect()`: `open` runs once and is cached (`send()` calls `connect()` on every
+   * request); a failed open is undone with `teardown`, so that the next call tries again.
+   */
+  protected connectOnce(open: () => Promise<void>, teardown: () => Promise<void>): Promise<void> {
+    this.opening ??= open().catch(async (err) => {
+      this.opening = undefined;
+      await teardown();
+      throw err;
+    });
+    return this.opening;
+  }
+
+  /** A subclass's `close()`: waits for a connect under way, fails what is pending, tears down, reports `disconnected`. */
+  protected async closeOnce(teardown: () => Promise<void>): Promise<void> {
+    const opening = this.opening;
+    this.opening = undefined;
+    await opening?.catch(() => undefined);
+    this.failPending('the client closed before the reply arrived');
+    await teardown();
+    this._status$.next(TransportStatus.DISCONNECTED);
+  }
+
   /** Fails every in-flight request; call from `close()` and when the reply consumer dies. */
   protected failPending(detail?: string): void {
     this.pending.rejectAll(new ConnectionClosedError(this.settings.transport, detail));
@@ -126,6 +156,11 @@ export abstract class BrokeredClient extends ClientProxy {
     if (size > this.settings.maxMessageBytes) {
       throw new PayloadTooLargeError(this.settings.transport, size, this.settings.maxMessageBytes);
     }
+  }
+
+  private splitRecord(data: unknown): { data: unknown; options?: unknown } {
+    const record = this.settings.record;
+    return record && data instanceof record ? { data: data.data, options: data.options } : { data };
   }
 
   private timeoutFor(pattern: unknown) {

@@ -22,3 +22,4 @@ export * from './async.js';
 export * from './route-memo.js';
 export * from './client-provider.js';
 export * from './tracing/index.js';
+export * from './renewal.js';

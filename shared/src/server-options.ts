@@ -1,5 +1,5 @@
 import type { Deserializer, Serializer } from '@nestjs/microservices';
-import type { CodecOption } from './codec.js';
+import { type Codec, type CodecOption, resolveCodec } from './codec.js';
 import { validateOptions } from './validate.js';
 
 /** Seconds before a failed message is handed out again: a number, or a function of its delivery attempt (1, 2…). */
@@ -69,4 +69,27 @@ export function retryDelayFor(option: RetryDelayOption | undefined, attempt: num
   const seconds = typeof option === 'function' ? option(attempt) : option;
   if (!Number.isFinite(seconds)) return undefined;
   return Math.max(0, Math.min(MAX_RETRY_DELAY_SECONDS, Math.round(seconds)));
+}
+
+/** A transport's defaults for the shared server options. */
+export interface BrokeredServerDefaults {
+  maxConcurrency: number;
+  closeTimeout: number;
+  manualAck: boolean;
+  onMalformed: 'retain' | 'discard';
+  retryDelaySeconds?: RetryDelayOption;
+}
+
+/** The shared server options as given, with the transport's defaults filled in and the codec resolved. */
+export function withServerDefaults<O extends BrokeredServerOptions>(transport: string, options: O, defaults: BrokeredServerDefaults) {
+  return {
+    ...options,
+    transport,
+    codec: resolveCodec(transport, options.codec) as Codec,
+    maxConcurrency: options.maxConcurrency ?? defaults.maxConcurrency,
+    closeTimeout: options.closeTimeout ?? defaults.closeTimeout,
+    manualAck: options.manualAck ?? defaults.manualAck,
+    onMalformed: options.onMalformed ?? defaults.onMalformed,
+    retryDelaySeconds: options.retryDelaySeconds ?? defaults.retryDelaySeconds,
+  };
 }

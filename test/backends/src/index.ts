@@ -18,6 +18,7 @@ export type { MavenJars } from './maven.js';
 export type { FauxqsInstance } from './sqs.js';
 export { findPubSubEmulator, startPubSubEmulator, resolvePubSub } from './pubsub.js';
 export type { PubSubEmulator } from './pubsub.js';
+export { Seen } from './seen.js';
 
 export const BACKEND_NAMES: readonly BackendName[] = ['redis', 'nats', 'mqtt', 'amqp', 'kafka', 'sqs', 'elasticmq', 'pubsub'];
 

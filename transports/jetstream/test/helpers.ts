@@ -115,35 +115,4 @@ export function client(url: string, options: JetStreamClientOptions = {}): JetSt
   return new JetStreamClient({ servers: url, ...options });
 }
 
-/** Values handlers report; `wait(n)` resolves once n have arrived, `waitFor(match)` once one matches; both fail after `ms`. */
-export class Seen<T = unknown> {
-  readonly items: T[] = [];
-  private readonly waiters = new Set<{ ready: () => boolean; done: () => void }>();
-
-  add = (item: T): void => {
-    this.items.push(item);
-    for (const w of this.waiters) if (w.ready()) this.waiters.delete(w), w.done();
-  };
-
-  wait(n: number, ms = 10_000, what = `${n} values`): Promise<T[]> {
-    return this.until(() => this.items.length >= n, ms, what);
-  }
-
-  /** Counts nothing: resolves on the value itself, whether it came before or after the call. */
-  waitFor(match: (item: T) => boolean, ms = 10_000, what = 'a matching value'): Promise<T[]> {
-    return this.until(() => this.items.some(match), ms, what);
-  }
-
-  private async until(ready: () => boolean, ms: number, what: string): Promise<T[]> {
-    if (ready()) return this.items;
-    const waiter = { ready, done: () => {} };
-    try {
-      await within(new Promise<void>((done) => this.waiters.add(Object.assign(waiter, { done }))), ms, what);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; seen so far: ${JSON.stringify(this.items).slice(0, 300)}`);
-    } finally {
-      this.waiters.delete(waiter);
-    }
-    return this.items;
-  }
-}
+export { Seen } from '@nest-transports/backends';
