@@ -202,22 +202,16 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
     const max = this.settings.maxDeliveries!;
     if (entry.attempt > max && this.deadLetters) {
       // Delivered `max` times and never settled: its consumers died or hung on it.
-      return this.refuse(entry, `delivered ${entry.attempt - 1} times without being acknowledged (maxDeliveries ${max}): its consumers crashed or hung`);
+      return this.refuseEntry(entry, `delivered ${entry.attempt - 1} times without being acknowledged (maxDeliveries ${max}): its consumers crashed or hung`);
     }
-    if (entry.body === undefined) return this.refuse(entry, `the entry has no "${RedisStreamsFields.BODY}" field`);
+    if (entry.body === undefined) return this.refuseEntry(entry, `the entry has no "${RedisStreamsFields.BODY}" field`);
     this.accept(this.inbound(entry), { holdsSlot: true });
   }
 
-  /** An entry the server does not hand to handlers: to the dead-letter stream, else dropped or left (per `onMalformed`). */
-  private refuse(entry: StreamEntry, reason: string): void {
+  /** Settled by the server without a handler: to the dead-letter stream, else per `onMalformed`. */
+  private refuseEntry(entry: StreamEntry, reason: string): void {
     this.slots.release();
-    this.logs.log('error', `refused:${this.stream}`, () => `RedisStreamsServer: entry ${entry.id} of stream "${this.stream}": ${reason}`);
-    const settle = this.deadLetters
-      ? deadLetter(this.commands!, this.deadLetters, entry, reason)
-      : this.settings.onMalformed === 'discard'
-        ? this.xack(entry)
-        : Promise.resolve();
-    void this.inFlight.track(settle.catch((err) => this.emitError(err, this.stream)));
+    this.refuse(this.inbound(entry), new TransportError('REFUSED', reason));
   }
 
   private inbound(entry: StreamEntry): Inbound<StreamEntry> {
@@ -230,7 +224,7 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
       message: entry,
       messageId: entry.id,
       source: `${this.stream}/${this.group}`,
-      body: bodyForCodec(this.settings.codec.binary, entry.body!),
+      body: bodyForCodec(this.settings.codec.binary, entry.body ?? Buffer.alloc(0)),
       attributes,
       key: this.options.ordering === 'pattern' ? (entry.fields[RedisStreamsFields.PATTERN] ?? '') : undefined,
       attempt: entry.attempt,
@@ -254,12 +248,8 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
   }
 
   protected async ack(inbound: Inbound<StreamEntry>): Promise<void> {
-    await this.xack(inbound.message);
-  }
-
-  private async xack(entry: StreamEntry): Promise<void> {
     if (!this.commands) throw new TransportError('NOT_CONNECTED', 'RedisStreamsServer: the connection is closed');
-    await this.commands.call('XACK', this.stream, this.group, entry.id);
+    await this.commands.call('XACK', this.stream, this.group, inbound.message.id);
   }
 
   /**
