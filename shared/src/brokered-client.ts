@@ -15,7 +15,9 @@ export interface BrokeredClientSettings {
   /** Largest encoded message the backend accepts, in bytes. */
   maxMessageBytes: number;
   /** The transport's record class (data plus per-message options): the options are taken off the data and passed to `publishRequest`/`publishEvent`. */
-  record?: new (...args: never[]) => { readonly data: unknown; options?: unknown };
+  record?: new (
+    ...args: never[]
+  ) => { readonly data: unknown; options?: unknown };
 }
 
 /**

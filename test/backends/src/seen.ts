@@ -25,7 +25,10 @@ export class Seen<T = unknown> {
       await new Promise<void>((resolve, reject) => {
         waiter.done = resolve;
         this.waiters.add(waiter);
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}; seen so far: ${JSON.stringify(this.items).slice(0, 300)}`)), ms);
+        timer = setTimeout(
+          () => reject(new Error(`timed out after ${ms} ms waiting for ${what}; seen so far: ${JSON.stringify(this.items).slice(0, 300)}`)),
+          ms,
+        );
       });
     } finally {
       clearTimeout(timer);

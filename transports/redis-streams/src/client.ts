@@ -12,6 +12,7 @@ import {
   resolveCodec,
   sleep,
   TransportError,
+  type TraceFields,
   TransportStatus,
 } from '@nest-transports/shared';
 import { callBuffer, closeLink, followStatus, openLink, type RedisLink } from './connection.js';
@@ -93,17 +94,27 @@ export class RedisStreamsClient extends BrokeredClient {
     return this.codec.encode(serialized);
   }
 
-  protected async publishRequest(packet: ReadPacket & { id: string }, body: Buffer | string, record?: RedisStreamsRecordOptions): Promise<void> {
+  protected override traceTarget(route: string): { system: string; destination: string } {
+    return { system: 'redis', destination: this.streamOf(route) };
+  }
+
+  protected async publishRequest(
+    packet: ReadPacket & { id: string },
+    body: Buffer | string,
+    trace?: TraceFields,
+    record?: RedisStreamsRecordOptions,
+  ): Promise<void> {
     const route = String(packet.pattern);
     await this.add(record, body, {
+      ...trace,
       [RedisStreamsFields.PATTERN]: route,
       [RedisStreamsFields.ID]: packet.id,
       [RedisStreamsFields.REPLY_TO]: this.replyStream!,
     });
   }
 
-  protected async publishEvent(packet: ReadPacket, body: Buffer | string, record?: RedisStreamsRecordOptions): Promise<void> {
-    await this.add(record, body, { [RedisStreamsFields.PATTERN]: String(packet.pattern) });
+  protected async publishEvent(packet: ReadPacket, body: Buffer | string, trace?: TraceFields, record?: RedisStreamsRecordOptions): Promise<void> {
+    await this.add(record, body, { ...trace, [RedisStreamsFields.PATTERN]: String(packet.pattern) });
   }
 
   private async add(record: RedisStreamsRecordOptions | undefined, body: Buffer | string, own: Record<string, string>): Promise<void> {

@@ -62,6 +62,7 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
     const deadLetterStream = options.deadLetterStream ?? `${options.stream}${REDIS_STREAMS_DEFAULTS.deadLetterSuffix}`;
     super({
       ...withServerDefaults('RedisStreamsServer', options, REDIS_STREAMS_DEFAULTS),
+      messagingSystem: 'redis',
       maxReplyBytes: options.maxMessageBytes ?? REDIS_STREAMS_DEFAULTS.maxMessageBytes,
       maxDeliveries: options.maxDeliveries ?? REDIS_STREAMS_DEFAULTS.maxDeliveries,
       deadLetters: deadLetterStream !== false,
