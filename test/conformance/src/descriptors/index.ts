@@ -64,6 +64,13 @@ export const builtIns: BuiltInRow[] = [
     requires: () => ['@nest-transports/jetstream', '@nats-io/jetstream', '@nats-io/transport-node'],
     load: async () => (await import('./jetstream.js')).jetstream,
   },
+  {
+    name: 'redis-streams',
+    kind: 'custom',
+    backend: 'Redis Streams',
+    requires: () => ['@nest-transports/redis-streams', 'ioredis'],
+    load: async () => (await import('./redis-streams.js')).redisStreams,
+  },
 ];
 
 export const builtInNames = builtIns.map((row) => row.name);
