@@ -1,2 +1,3 @@
 export { tracingReady } from './ready.js';
 export * from './spans.js';
+export { carrierOf, traceClient, traceHeaders, traceServer } from './builtin.js';

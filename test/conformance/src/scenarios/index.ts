@@ -5,6 +5,7 @@ import { events } from './events.js';
 import { lifecycle } from './lifecycle.js';
 import { requestResponse } from './request-response.js';
 import { serialization } from './serialization.js';
+import { tracing } from './tracing.js';
 
 /** The catalogue, in report order. */
-export const scenarios: Scenario[] = [...requestResponse, ...events, ...context, ...lifecycle, ...delivery, ...serialization];
+export const scenarios: Scenario[] = [...requestResponse, ...events, ...context, ...lifecycle, ...delivery, ...serialization, ...tracing];
