@@ -73,6 +73,14 @@ export const TARGETS: TargetSpec[] = [
     note: '@nestjs-plugins/nestjs-nats-jetstream-transport 2.2.6 (nats v2 client): acks each event before the handler runs',
     load: async () => (await import('./targets/nestjs-plugins-jetstream.js')).target,
   },
+  { name: 'raw-redis-streams', kind: 'baseline', backend: 'redis', load: async () => (await import('./targets/raw-redis-streams.js')).target },
+  {
+    name: 'redis-streams',
+    kind: 'transport',
+    backend: 'redis',
+    baseline: 'raw-redis-streams',
+    load: async () => (await import('./targets/redis-streams.js')).target,
+  },
 ];
 
 export function findTarget(name: string): TargetSpec {

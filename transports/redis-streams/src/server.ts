@@ -56,6 +56,7 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
   private readonly consumer: string;
   private readonly claimIdle: number;
   private readonly deadLetters?: DeadLetterSettings;
+  private readonly batchSize: number;
 
   constructor(private readonly options: RedisStreamsServerOptions) {
     validateServerOptions(options ?? ({} as RedisStreamsServerOptions));
@@ -71,6 +72,7 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
     this.group = options.group ?? REDIS_STREAMS_DEFAULTS.group;
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.claimIdle = options.claimIdle ?? REDIS_STREAMS_DEFAULTS.claimIdle;
+    this.batchSize = options.batchSize ?? Math.min(this.settings.maxConcurrency, REDIS_STREAMS_DEFAULTS.maxBatchSize);
     if (deadLetterStream !== false) this.deadLetters = { stream: deadLetterStream, group: this.group, maxLen: options.deadLetterMaxLen };
   }
 
@@ -118,7 +120,7 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
     this.nextSweep = 0;
     this.loop = new PullLoop({
       slots: this.slots,
-      batchSize: options.batchSize ?? Math.min(this.settings.maxConcurrency, REDIS_STREAMS_DEFAULTS.maxBatchSize),
+      batchSize: this.batchSize,
       receive: (max, signal) => this.receive(max, signal),
       onMessages: (entries) => {
         for (const entry of entries) this.take(entry);
@@ -146,8 +148,29 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
     return Number(await this.reader!.call('CLIENT', 'ID'));
   }
 
-  /** Entries to take over first (when a sweep is due), else new ones (blocking up to a second). */
+  /**
+   * Entries to take over first (when a sweep is due), else new ones (blocking up to a second). A
+   * busy server gets its slots back one handler at a time: the ones freed in the same turn are
+   * gathered first, so that it reads in batches rather than one entry per round trip.
+   */
   private async receive(max: number, signal: AbortSignal): Promise<StreamEntry[]> {
+    let extra = 0;
+    if (max < this.batchSize) {
+      await new Promise(setImmediate);
+      while (max + extra < this.batchSize && this.slots.tryAcquire()) extra++;
+    }
+    try {
+      const entries = await this.read(max + extra, signal);
+      // The loop frees the slots of `max` it did not fill; the gathered ones are freed here.
+      this.slots.release(entries.length <= max ? extra : max + extra - entries.length);
+      return entries;
+    } catch (err) {
+      this.slots.release(extra);
+      throw err;
+    }
+  }
+
+  private async read(max: number, signal: AbortSignal): Promise<StreamEntry[]> {
     if (Date.now() >= this.nextSweep) {
       const taken = await this.sweep(max);
       if (taken.length > 0) return taken;
