@@ -1,6 +1,9 @@
 import type { CreateSubscriptionOptions, PubSub } from '@google-cloud/pubsub';
 import { BackendUnreachableError } from '@nest-transports/shared';
-import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
+import { GrpcStatus, grpcCode, PubSubCredentialsError, PubSubResourceMissingError } from './errors.js';
+import type { RedeliveryPolicy } from './redelivery.js';
+
+const NETWORK_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Where a PubSub client sends its calls, for error messages. */
 export function endpointOf(pubsub: PubSub): string {
@@ -18,6 +21,28 @@ export class PubSubAdmin {
     private readonly transport: string,
     private readonly timeoutMs: number,
   ) {}
+
+  /**
+   * Signs in before the first call (not against an emulator). The library would otherwise fail
+   * its first call with the auth library's raw error, and reject the stubs of the calls it never
+   * made too: unhandled rejections that end the process even though the caller caught the error.
+   */
+  async checkCredentials(): Promise<void> {
+    if (this.pubsub.isEmulator) return;
+    let client: Awaited<ReturnType<PubSub['auth']['getClient']>>;
+    try {
+      client = await this.bounded(() => this.pubsub.auth.getClient());
+    } catch (err) {
+      throw err instanceof BackendUnreachableError ? err : new PubSubCredentialsError(this.transport, 'CREDENTIALS_MISSING', err);
+    }
+    try {
+      await this.bounded(() => client.getRequestHeaders());
+    } catch (err) {
+      if (err instanceof BackendUnreachableError) throw err;
+      if (NETWORK_ERRORS.has(String((err as { code?: unknown })?.code))) throw new BackendUnreachableError(this.transport, "Google's token endpoint", err);
+      throw new PubSubCredentialsError(this.transport, 'CREDENTIALS_INVALID', err);
+    }
+  }
 
   /** Makes sure the topic exists (creating it when allowed); returns its full name. */
   async ensureTopic(name: string, create: boolean): Promise<string> {
@@ -39,6 +64,13 @@ export class PubSubAdmin {
     await this.ensureTopic(topic, true);
     await this.createIgnoringRace(() => this.pubsub.createSubscription(topic, name, { ...settings, gaxOpts: this.gax() }));
     return subscription.name;
+  }
+
+  /** The redelivery settings of an existing subscription. */
+  async redeliveryPolicy(name: string): Promise<RedeliveryPolicy> {
+    const [metadata] = await this.bounded(() => this.pubsub.subscription(name).getMetadata(this.gax()));
+    const maxDeliveryAttempts = metadata.deadLetterPolicy?.deadLetterTopic ? (metadata.deadLetterPolicy.maxDeliveryAttempts ?? 5) : undefined;
+    return { maxDeliveryAttempts, retryPolicy: Boolean(metadata.retryPolicy) };
   }
 
   /** Deletes a topic or subscription; a missing one is fine. */

@@ -173,6 +173,7 @@ export class PubSubClient extends BrokeredClient {
     this.ownsClient = !this.options.client;
     this.pubsub = this.options.client ?? new PubSub(pubSubConfig(this.options.clientConfig));
     const admin = this.admin();
+    await admin.checkCredentials();
     if (typeof this.options.topic === 'string') {
       await admin.ensureTopic(this.options.topic, this.options.autoCreate ?? PUBSUB_DEFAULTS.autoCreate);
     }

@@ -14,7 +14,7 @@ export {
   type PubSubFlowControl,
 } from './options.js';
 export { parsePushRequest, type PubSubPushRequest, type PubSubPushResult } from './push.js';
-export { PubSubResourceMissingError } from './errors.js';
+export { PubSubCredentialsError, PubSubResourceMissingError } from './errors.js';
 export { PubSubAttributes, PUBSUB_MAX_MESSAGE_BYTES, PUBSUB_TRANSPORT } from './constants.js';
 // The errors users catch, so that they need not depend on @nest-transports/shared themselves.
 export {

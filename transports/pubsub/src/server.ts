@@ -19,6 +19,7 @@ import { PubSubContext, type PubSubInboundMessage } from './context.js';
 import { GrpcStatus, grpcCode } from './errors.js';
 import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec, pubSubConfig, subscriptionSpecs, validateServerOptions } from './options.js';
 import { type PubSubPushResult, parsePushRequest } from './push.js';
+import { backoffSeconds, DeliveryCounts, deadLetterAdvice, type RedeliveryPolicy } from './redelivery.js';
 import { ReplyPublisher } from './replies.js';
 import { closeStreamingPull } from './streaming-pull.js';
 
@@ -36,6 +37,8 @@ interface Intake {
   name: string;
   defaultPattern: string;
   subscription?: Subscription;
+  /** Read at start; unknown for a push endpoint's subscription (Pub/Sub backs off push deliveries itself). */
+  policy?: RedeliveryPolicy;
   reopenAttempt: number;
   reopenTimer?: NodeJS.Timeout;
 }
@@ -53,6 +56,7 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   override transportId = PUBSUB_TRANSPORT;
 
   private readonly specs: PubSubSubscriptionSpec[];
+  private readonly deliveries = new DeliveryCounts();
   private pubsub?: PubSub;
   private ownsClient = false;
   private replies?: ReplyPublisher;
@@ -117,10 +121,14 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
 
   protected async startIntake(): Promise<void> {
     this.connectClient();
+    await this.admin().checkCredentials();
     const intakes: Intake[] = [];
     for (const spec of this.specs) {
       const name = await this.admin().ensureSubscription(spec.name, spec.topic ?? this.options.topic, this.autoCreate, spec.create);
-      intakes.push(this.intakeOf(spec, name));
+      const intake = this.intakeOf(spec, name);
+      intake.policy = await this.admin().redeliveryPolicy(name);
+      if (intake.policy.maxDeliveryAttempts === undefined) this.logger.warn(deadLetterAdvice(name, intake.policy));
+      intakes.push(intake);
     }
     this.intakes = intakes;
     for (const intake of intakes) this.open(intake);
@@ -194,6 +202,8 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   }
 
   private inbound(message: PubSubInboundMessage, intake: Intake): Inbound<PubSubInboundMessage> {
+    // Pub/Sub counts deliveries only for subscriptions with a dead-letter policy; else this server counts its own.
+    const counted = !message.deliveryAttempt && intake.policy !== undefined;
     return {
       message,
       messageId: message.id,
@@ -201,7 +211,7 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
       body: message.data,
       attributes: message.attributes ?? {},
       key: message.orderingKey || undefined,
-      attempt: message.deliveryAttempt || undefined,
+      attempt: message.deliveryAttempt || (counted ? this.deliveries.next(message.id) : undefined),
       defaultPattern: intake.defaultPattern,
     };
   }
@@ -211,6 +221,27 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     return inbound.source.slice(inbound.source.lastIndexOf('/') + 1);
   }
 
+  private policyOf(inbound: Inbound<PubSubInboundMessage>): RedeliveryPolicy | undefined {
+    return this.intakes.find((intake) => intake.name === inbound.source)?.policy;
+  }
+
+  /** Without a dead-letter or retry policy nothing else spaces the redeliveries of a failing message: it is held 1 s, 2 s, 4 s… before its nack. */
+  protected override defaultRetryDelay(inbound: Inbound<PubSubInboundMessage>): number | undefined {
+    const policy = this.policyOf(inbound);
+    if (!policy || policy.maxDeliveryAttempts !== undefined || policy.retryPolicy) return undefined;
+    return backoffSeconds(inbound.attempt ?? 1);
+  }
+
+  protected override describeRetry(inbound: Inbound<PubSubInboundMessage>, delaySeconds: number | undefined): string {
+    const policy = this.policyOf(inbound);
+    const when = delaySeconds ? `it is nacked and redelivered in ${delaySeconds} s` : 'it is nacked for redelivery';
+    if (policy?.maxDeliveryAttempts !== undefined) {
+      return `${when}; the subscription's dead-letter policy takes it after ${policy.maxDeliveryAttempts} delivery attempts`;
+    }
+    if (policy) return `${when} (the subscription has no dead-letter policy: it comes back until handled or its retention ends)`;
+    return `${when} (the push subscription's retry and dead-letter policies decide what follows)`;
+  }
+
   protected createContext(inbound: Inbound<PubSubInboundMessage>, route: string, metadata: PacketMetadata | undefined, settlement?: ManualSettlement) {
     return new PubSubContext([inbound.message, inbound.source, route, metadata, settlement]);
   }
@@ -218,6 +249,7 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   // ---- settle (streaming pull only: a push endpoint answers with an HTTP status) ----
 
   protected async ack(inbound: Inbound<PubSubInboundMessage>): Promise<void> {
+    this.deliveries.forget(inbound.messageId);
     await (inbound.message as Message).ackWithResponse();
   }
 

@@ -1,6 +1,6 @@
 import { within, deferred } from '@nest-transports/shared';
 import { PubSub, type CreateSubscriptionOptions } from '@google-cloud/pubsub';
-import { Module, type INestMicroservice, type Type } from '@nestjs/common';
+import { Module, type INestMicroservice, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { resolveBackend, stopAllBackends } from '@nest-transports/backends';
 import { uniqueName } from '@nest-transports/shared';
@@ -77,11 +77,16 @@ export class Fixture {
 }
 
 /** Starts a Nest microservice with the given controllers on a PubSubServer. */
-export async function startApp(url: string, controllers: Type[], options: PubSubServerOptions): Promise<{ app: INestMicroservice; server: PubSubServer }> {
+export async function startApp(
+  url: string,
+  controllers: Type[],
+  options: PubSubServerOptions,
+  logger: LoggerService | false = false,
+): Promise<{ app: INestMicroservice; server: PubSubServer }> {
   @Module({ controllers })
   class AppModule {}
   const server = new PubSubServer({ clientConfig: clientConfig(url), ...options });
-  const app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger: false });
+  const app = await NestFactory.createMicroservice(AppModule, { strategy: server, logger });
   await app.listen();
   return { app, server };
 }
@@ -111,3 +116,31 @@ export class Collector<T = unknown> {
 }
 
 export { within, deferred };
+
+/** A Nest logger that keeps what it is given, for tests that read the log. */
+export class LogLines implements LoggerService {
+  readonly lines: Array<{ level: string; text: string }> = [];
+  private waiters: Array<{ pattern: RegExp; resolve: (text: string) => void }> = [];
+  log = (text: unknown) => this.add('log', text);
+  error = (text: unknown) => this.add('error', text);
+  warn = (text: unknown) => this.add('warn', text);
+  debug = () => undefined;
+  verbose = () => undefined;
+
+  matching(pattern: RegExp): string[] {
+    return this.lines.filter((l) => pattern.test(l.text)).map((l) => l.text);
+  }
+
+  /** The first line matching `pattern`, logged already or within `ms`. */
+  waitFor(pattern: RegExp, ms = 10_000): Promise<string> {
+    const found = this.matching(pattern)[0];
+    if (found !== undefined) return Promise.resolve(found);
+    return within(new Promise<string>((resolve) => this.waiters.push({ pattern, resolve })), ms, `a log line matching ${pattern}`);
+  }
+
+  private add(level: string, text: unknown): void {
+    const line = { level, text: String(text) };
+    this.lines.push(line);
+    this.waiters = this.waiters.filter((w) => (w.pattern.test(line.text) ? (w.resolve(line.text), false) : true));
+  }
+}
