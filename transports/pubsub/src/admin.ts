@@ -66,6 +66,15 @@ export class PubSubAdmin {
     return subscription.name;
   }
 
+  /** One bounded call: resolves when Pub/Sub answers about the subscription (even "not found"), else `BackendUnreachableError`. */
+  async ping(subscription: string): Promise<void> {
+    try {
+      await this.bounded(() => this.pubsub.subscription(subscription).getMetadata(this.gax()));
+    } catch (err) {
+      if (err instanceof BackendUnreachableError) throw err;
+    }
+  }
+
   /** The redelivery settings of an existing subscription. */
   async redeliveryPolicy(name: string): Promise<RedeliveryPolicy> {
     const [metadata] = await this.bounded(() => this.pubsub.subscription(name).getMetadata(this.gax()));

@@ -13,7 +13,7 @@ import {
   uniqueName,
 } from '@nest-transports/shared';
 import { PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, PubSubAttributes } from './constants.js';
-import { PubSubAdmin } from './admin.js';
+import { endpointOf, PubSubAdmin } from './admin.js';
 import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
 import { PUBSUB_DEFAULTS, type PubSubClientOptions, validateClientOptions, pubSubConfig } from './options.js';
 import { type PubSubRecordOptions, unwrapRecord } from './record.js';
@@ -138,12 +138,26 @@ export class PubSubClient extends BrokeredClient {
     if (Buffer.byteLength(route) <= PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES) attributes[PubSubAttributes.PATTERN] = route;
     const orderingKey = record?.orderingKey ?? this.defaultOrderingKey(route);
     const topic = this.topic(this.topicName(route));
+    const published = topic.publishMessage({ data, attributes, orderingKey });
+    // A failed publish pauses its ordering key, also one that fails after the caller stopped waiting.
+    published.catch(() => orderingKey && topic.resumePublishing(orderingKey));
+    const timeout = this.options.publishTimeout ?? PUBSUB_DEFAULTS.publishTimeout;
+    const timedOut = new Error(`no answer within ${timeout} ms`);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await topic.publishMessage({ data, attributes, orderingKey });
+      await Promise.race([published, new Promise((_, reject) => (timer = setTimeout(() => reject(timedOut), timeout)))]);
     } catch (err) {
-      if (orderingKey) topic.resumePublishing(orderingKey); // a failed publish pauses its key
+      if (err === timedOut) {
+        throw new TransportError(
+          'PUBLISH_TIMEOUT',
+          `PubSubClient: Pub/Sub at ${endpointOf(this.pubsub!)} did not accept the message for topic ${topic.name} within ${timeout} ms (publishTimeout); it may or may not be published.`,
+          { cause: err },
+        );
+      }
       if (grpcCode(err) === GrpcStatus.NOT_FOUND) throw new PubSubResourceMissingError('PubSubClient', 'topic', topic.name);
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -86,6 +86,12 @@ export interface PubSubClientOptions extends PubSubCommonOptions {
   requestTimeout?: number;
   /** Largest encoded message, checked before publishing. Default and maximum 10 000 000 (Pub/Sub's limit). */
   maxMessageBytes?: number;
+  /**
+   * How long `send()`/`emit()` wait for Pub/Sub to accept a message, in ms; then they fail with
+   * code `PUBLISH_TIMEOUT` (the message may or may not be published). Default 10 000 (the library
+   * alone retries for up to a minute while Pub/Sub is unreachable).
+   */
+  publishTimeout?: number;
   /** Publisher options of the request/event topics (`batching`…). Message ordering is always enabled. */
   publishOptions?: PublishOptions;
   /** Ordering key for every message without one in its `PubSubRecord`: a constant, or a function of the route. */
@@ -107,6 +113,7 @@ export const PUBSUB_DEFAULTS = {
   requestResponse: true,
   replyTopicPrefix: 'nest-replies',
   requestTimeout: 0,
+  publishTimeout: 10_000,
   maxMessageBytes: PUBSUB_MAX_MESSAGE_BYTES,
 } as const;
 
@@ -127,6 +134,7 @@ const CLIENT_KEYS = [
   'requestResponse',
   'replyTopicPrefix',
   'requestTimeout',
+  'publishTimeout',
   'maxMessageBytes',
   'publishOptions',
   'orderingKey',
@@ -191,6 +199,7 @@ export function validateClientOptions(options: PubSubClientOptions): void {
   v.boolean('requestResponse')
     .string('replyTopicPrefix', { pattern: /^[A-Za-z][A-Za-z0-9\-_.~+%]{0,200}$/ })
     .integer('requestTimeout', { min: 0 })
+    .integer('publishTimeout', { min: 1 })
     .integer('maxMessageBytes', { min: 1, max: PUBSUB_MAX_MESSAGE_BYTES });
   v.check(
     options.orderingKey === undefined || typeof options.orderingKey === 'string' || typeof options.orderingKey === 'function',

@@ -13,7 +13,7 @@ import {
   TransportError,
   TransportStatus,
 } from '@nest-transports/shared';
-import { PubSubAdmin } from './admin.js';
+import { endpointOf, PubSubAdmin } from './admin.js';
 import { PUBSUB_MAX_MESSAGE_BYTES, PUBSUB_TRANSPORT, PubSubAttributes } from './constants.js';
 import { PubSubContext, type PubSubInboundMessage } from './context.js';
 import { GrpcStatus, grpcCode } from './errors.js';
@@ -41,9 +41,12 @@ interface Intake {
   policy?: RedeliveryPolicy;
   reopenAttempt: number;
   reopenTimer?: NodeJS.Timeout;
+  /** Its streaming pull was closed by the library and is being reopened. */
+  reopening?: boolean;
 }
 
 const REOPEN_BACKOFF = { initialDelay: 500, maxDelay: 30_000 };
+const PROBE_BACKOFF = { initialDelay: 1_000, maxDelay: 30_000 };
 
 /**
  * Nest microservice strategy over Google Cloud Pub/Sub, on the shared brokered server: this
@@ -61,6 +64,9 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   private ownsClient = false;
   private replies?: ReplyPublisher;
   private intakes: Intake[] = [];
+  /** Set while Pub/Sub cannot be reached (a probe failed); the streaming pulls keep retrying meanwhile. */
+  private outage?: { since: number; timer?: NodeJS.Timeout; attempt: number };
+  private probing = false;
 
   constructor(private readonly options: PubSubServerOptions) {
     validateServerOptions(options);
@@ -135,6 +141,8 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   }
 
   protected async stopIntake(): Promise<void> {
+    clearTimeout(this.outage?.timer);
+    this.outage = undefined;
     for (const intake of this.intakes) clearTimeout(intake.reopenTimer);
     // The library nacks what it still leases after closeTimeout, and flushes acks.
     const connectTimeout = this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout;
@@ -174,13 +182,58 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     subscription.on('close', () => this.onIntakeClosed(intake, subscription));
     const emitter = subscription as unknown as EventEmitter;
     for (const event of ['error', 'close', 'debug'] as const) emitter.on(event, (...args: unknown[]) => this.events.emit(event, ...args, intake.name));
+    // The library retries a streaming pull that ends with a retryable status (UNAVAILABLE during an outage), saying so only in 'debug'.
+    subscription.on('debug', (msg: { error?: unknown }) => {
+      const code = grpcCode(msg?.error);
+      if (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED) void this.probe(intake);
+    });
     subscription.on('message', (message: Message) => this.accept(this.inbound(message, intake)));
+  }
+
+  /**
+   * A streaming pull ended and the library retries it: Pub/Sub may be unreachable, or it merely
+   * closed the stream. A bounded call tells: while it fails, the status is `reconnecting` (logged
+   * once), and it is retried with backoff until Pub/Sub answers again.
+   */
+  private async probe(intake: Intake): Promise<void> {
+    if (this.probing || this.closing || !this.pubsub) return;
+    this.probing = true;
+    try {
+      await this.admin().ping(intake.name);
+      if (this.outage) {
+        this.logger.log(`Pub/Sub at ${endpointOf(this.pubsub)} answers again after ${Math.round((Date.now() - this.outage.since) / 1000)} s`);
+        this.outage = undefined;
+      }
+      this.updateStatus();
+    } catch (err) {
+      if (this.closing) return;
+      if (!this.outage) {
+        this.outage = { since: Date.now(), attempt: 0 };
+        this.logger.warn(
+          `Pub/Sub cannot be reached (${describeError(err).message}); status "reconnecting" until it answers, the subscriptions retry meanwhile and publishing fails`,
+        );
+      }
+      const outage = this.outage;
+      clearTimeout(outage.timer);
+      outage.timer = setTimeout(() => void this.probe(intake), backoffDelay(outage.attempt++, PROBE_BACKOFF));
+      this.updateStatus();
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** `connected` when Pub/Sub answers and every subscription is open; else `reconnecting`. */
+  private updateStatus(): void {
+    if (this.closing) return;
+    const healthy = !this.outage && this.intakes.every((intake) => !intake.reopening);
+    this._status$.next(healthy ? TransportStatus.CONNECTED : TransportStatus.RECONNECTING);
   }
 
   /** The library gives up on a stream after a non-retryable error: reopen with backoff. */
   private onIntakeClosed(intake: Intake, subscription: Subscription): void {
     if (this.closing || intake.subscription !== subscription) return;
-    this._status$.next(TransportStatus.RECONNECTING);
+    intake.reopening = true;
+    this.updateStatus();
     const delay = backoffDelay(intake.reopenAttempt++, REOPEN_BACKOFF);
     this.logger.warn(`Subscription ${intake.name} closed; reopening in ${delay} ms`);
     intake.reopenTimer = setTimeout(() => void this.reopen(intake, subscription), delay);
@@ -194,7 +247,8 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
       previous.removeAllListeners();
       this.open(intake);
       intake.reopenAttempt = 0;
-      this._status$.next(TransportStatus.CONNECTED);
+      intake.reopening = false;
+      this.updateStatus();
     } catch (err) {
       this.logger.error(`Reopening ${intake.name} failed: ${describeError(err).message}`);
       this.onIntakeClosed(intake, previous);

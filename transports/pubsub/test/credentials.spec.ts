@@ -19,7 +19,9 @@ async function runApp(clientConfig: Record<string, unknown>): Promise<{ code: nu
   const exited = deferred<number | null>();
   child.once('exit', (code) => exited.resolve(code));
   try {
-    const code = await within(exited.promise, 30_000, 'the app to end by itself');
+    const code = await within(exited.promise, 60_000, 'the app to end by itself').catch((err) => {
+      throw new Error(`${err.message}; it printed: ${output || '(nothing)'}`);
+    });
     const reports = output
       .split('\n')
       .filter((line) => line.startsWith('{'))
@@ -41,7 +43,7 @@ describe('PubSub with credentials that cannot work (an app in its own process)',
     expect(reports[0].message).toMatch(
       /^PubSubServer: no Google credentials were found .*clientConfig\.keyFilename.*GOOGLE_APPLICATION_CREDENTIALS.*PUBSUB_EMULATOR_HOST/,
     );
-  }, 40_000);
+  }, 70_000);
 
   it('says what is wrong with a key file that has no private_key', async () => {
     const keyFile = join(mkdtempSync(join(tmpdir(), 'pubsub-key-')), 'key.json');
@@ -53,5 +55,5 @@ describe('PubSub with credentials that cannot work (an app in its own process)',
       ['connect', 'CREDENTIALS_INVALID'],
     ]);
     expect(reports[0].message).toMatch(/private_key.*clientConfig\.keyFilename.*"client_email" and "private_key"/);
-  }, 40_000);
+  }, 70_000);
 });
