@@ -1,13 +1,9 @@
-import { afterAll } from '@jest/globals';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { resolveBackend } from '@nest-transports/backends';
 import { JetStreamClient, JetStreamServer } from '@nest-transports/jetstream';
 import { uniqueName } from '@nest-transports/shared';
 import { describeTracing } from './scenarios.js';
-
-let cleanup: (() => Promise<void>) | undefined;
-afterAll(() => cleanup?.());
 
 describeTracing('jetstream', async () => {
   const backend = await resolveBackend('nats');
@@ -21,7 +17,7 @@ describeTracing('jetstream', async () => {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [`${id}.ev.>`] });
   await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit });
-  cleanup = async () => {
+  const cleanup = async () => {
     await jsm.streams.delete(stream).catch(() => undefined);
     await nc.close();
   };
@@ -41,6 +37,6 @@ describeTracing('jetstream', async () => {
       for (const [key, value] of Object.entries({ ...headers, 'nest-pattern': pattern })) h.set(key, value);
       await jetstream(nc).publish(subject(pattern), JSON.stringify({ pattern, data }), { headers: h });
     },
-    stop: async () => undefined,
+    stop: cleanup,
   };
 });
