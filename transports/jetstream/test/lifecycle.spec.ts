@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { freePort } from '@nest-transports/backends';
 import { deferred } from '@nest-transports/shared';
-import { BackendUnreachableError, ConnectionClosedError, JetStreamClient, type JetStreamServerOptions } from '../src/index.js';
+import { BackendUnreachableError, ConnectionClosedError, JetStreamClient, JetStreamServer, type JetStreamServerOptions } from '../src/index.js';
 import { client, Fixture, names, natsBackend, Seen, startApp } from './helpers.js';
 import { PrivateNats } from './private-nats.js';
 
@@ -148,6 +148,31 @@ suite(`JetStream lifecycle ${backend.reason ?? ''}`, () => {
     await app.close();
     expect(statuses).toEqual(['connected', 'disconnected']);
     expect(clientStatuses).toEqual(['connected', 'disconnected']);
+  });
+
+  it('unwrap() gives the NatsConnection once connected (NOT_CONNECTED before); on() passes on its disconnect and reconnect', async () => {
+    const server = new JetStreamServer({ servers: url });
+    const c = client(url);
+    expect(() => server.unwrap()).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED', message: expect.stringMatching(/listen\(\)/) }));
+    expect(() => c.unwrap()).toThrow(expect.objectContaining({ code: 'NOT_CONNECTED', message: expect.stringMatching(/connect\(\)/) }));
+    const { app, server: listening } = await startApp(url, [Service], {});
+    try {
+      await c.connect();
+      const seen = new Seen<string>();
+      for (const type of ['disconnect', 'reconnect'] as const) {
+        listening.on(type, () => seen.add(`server ${type}`));
+        c.on(type, () => seen.add(`client ${type}`));
+      }
+      // A forced reconnect of each end's own connection: NATS reports it as for an outage.
+      await listening.unwrap<NatsConnection>().reconnect();
+      await c.unwrap<NatsConnection>().reconnect();
+      await seen.wait(4, 10_000, 'a disconnect and a reconnect of each end');
+      expect([...seen.items].sort()).toEqual(['client disconnect', 'client reconnect', 'server disconnect', 'server reconnect']);
+      expect(await firstValueFrom(c.send('ping', 1))).toBe('pong');
+    } finally {
+      await c.close();
+      await app.close();
+    }
   });
 
   it('closes gracefully: the request and the event in flight finish, the reply arrives, the event is acknowledged', async () => {
