@@ -1,5 +1,5 @@
 // The package stage's one-time work: pack every published package (its prepack build included)
-// into a temporary folder, and find or start the SQS, Pub/Sub and NATS backends the fresh apps talk to.
+// into a temporary folder, and find or start the SQS, Pub/Sub, NATS and Redis backends the fresh apps talk to.
 // The spec files read the tarballs' manifest from NEST_TRANSPORTS_TARBALLS; a packing failure is
 // reported by every spec (NEST_TRANSPORTS_PACK_ERROR), not as a crash of the run.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ const BACKENDS = [
   { name: 'sqs', env: 'SQS_ENDPOINT' },
   { name: 'pubsub', env: 'PUBSUB_EMULATOR_HOST' },
   { name: 'nats', env: 'NATS_URL' },
+  { name: 'redis', env: 'REDIS_URL' },
 ];
 
 export default async function globalSetup() {

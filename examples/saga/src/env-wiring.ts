@@ -1,6 +1,7 @@
 import { ClientProxyFactory, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { JetStreamClient, JetStreamServer } from '@nest-transports/jetstream';
 import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
+import { RedisStreamsClient, RedisStreamsServer } from '@nest-transports/redis-streams';
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
 import type { AnyClient, ServiceName } from './peers.js';
@@ -83,6 +84,16 @@ export function wireFromEnv(env: Env = process.env): Wiring {
           strategy: new JetStreamServer({ servers, requestPrefix, stream: `${prefix}-${s}`, consumer: s, deadLetterSubject: `${prefix}.dead-letter.${s}` }),
         }),
         client: (s) => new JetStreamClient({ servers, requestPrefix, subject: (route) => `${prefix}.${s}.${route}` }),
+      };
+    }
+    case 'redis-streams': {
+      // Streams `${SAGA_PREFIX}-${service}` read through a group named after the service (created on demand).
+      const url = env.REDIS_URL ?? 'redis://localhost:6379';
+      return {
+        transport,
+        dispose: done,
+        server: (s) => ({ strategy: new RedisStreamsServer({ url, stream: `${prefix}-${s}`, group: s }) }),
+        client: (s) => new RedisStreamsClient({ url, stream: `${prefix}-${s}` }),
       };
     }
     case 'redis': {

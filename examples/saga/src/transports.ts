@@ -6,11 +6,12 @@ import { ClientProxyFactory, Transport, type MicroserviceOptions } from '@nestjs
 import { freePort, resolveBackend, type BackendName } from '@nest-transports/backends';
 import { JetStreamClient, JetStreamServer } from '@nest-transports/jetstream';
 import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
+import { RedisStreamsClient, RedisStreamsServer } from '@nest-transports/redis-streams';
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
 import type { AnyClient, ServiceName } from './peers.js';
 
-export const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'jetstream', 'tcp', 'redis', 'nats', 'mqtt', 'rmq'] as const;
+export const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'jetstream', 'redis-streams', 'tcp', 'redis', 'nats', 'mqtt', 'rmq'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
 
 /** How each service is reached on one transport: its server's options and a client to it. */
@@ -26,6 +27,7 @@ const BACKENDS: Partial<Record<TransportName, BackendName>> = {
   sqs: 'sqs',
   pubsub: 'pubsub',
   jetstream: 'nats',
+  'redis-streams': 'redis',
   redis: 'redis',
   nats: 'nats',
   mqtt: 'mqtt',
@@ -35,7 +37,7 @@ const BACKENDS: Partial<Record<TransportName, BackendName>> = {
 /**
  * Finds the transport's backend (environment, local service, or an emulator started here) and
  * gives every service its own endpoint: a port (ws, tcp), a queue (sqs, rmq), a topic and
- * subscription (pubsub), a stream and durable consumer (jetstream), or its patterns on a shared
+ * subscription (pubsub), a stream and durable consumer (jetstream), a stream and group (redis-streams), or its patterns on a shared
  * broker (redis, nats, mqtt).
  * `namespace` keeps concurrent runs apart on shared brokers' queues and topics.
  */
@@ -120,6 +122,21 @@ export async function wire(transport: TransportName, namespace: string): Promise
           }),
         }),
         client: (s) => new JetStreamClient({ servers: url, requestPrefix, subject: (route) => `${namespace}.${s}.${route}` }),
+      };
+    }
+    case 'redis-streams': {
+      // Each service reads its stream through its group (both created by its server); deleting the streams removes the groups.
+      const stream = (s: ServiceName) => `${namespace}-${s}`;
+      return {
+        transport,
+        dispose: async () => {
+          const { Redis } = await import('ioredis');
+          const admin = new Redis(url);
+          for (const s of ['orders', 'inventory', 'payments'] as const) await admin.del(stream(s), `${stream(s)}:dead-letter`);
+          await admin.quit();
+        },
+        server: (s) => ({ strategy: new RedisStreamsServer({ url, stream: stream(s), group: s }) }),
+        client: (s) => new RedisStreamsClient({ url, stream: stream(s) }),
       };
     }
     case 'pubsub': {

@@ -26,10 +26,18 @@ export const README_FILES = [
   'transports/sqs/README.md',
   'transports/pubsub/README.md',
   'transports/jetstream/README.md',
+  'transports/redis-streams/README.md',
 ];
 
 /** The packages a Nest app that uses every transport installs (shared comes as their dependency). */
-const TRANSPORT_PACKAGES = ['@nest-transports/shared', '@nest-transports/ws', '@nest-transports/sqs', '@nest-transports/pubsub', '@nest-transports/jetstream'];
+export const TRANSPORT_PACKAGES = [
+  '@nest-transports/shared',
+  '@nest-transports/ws',
+  '@nest-transports/sqs',
+  '@nest-transports/pubsub',
+  '@nest-transports/jetstream',
+  '@nest-transports/redis-streams',
+];
 
 export interface TscBuild {
   /** tsconfig file in the app. */
@@ -51,7 +59,7 @@ export interface AppKind {
   nestMajor: number;
 }
 
-const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'jetstream'] as const;
+const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'jetstream', 'redis-streams'] as const;
 type TransportName = (typeof TRANSPORTS)[number];
 
 /** The backend each transport needs: its address variable, and why it is missing (set by the global setup). */
@@ -60,6 +68,7 @@ const BACKEND: Record<TransportName, { env?: string; missing?: string }> = {
   sqs: { env: 'SQS_ENDPOINT', missing: 'NEST_TRANSPORTS_NO_SQS' },
   pubsub: { env: 'PUBSUB_EMULATOR_HOST', missing: 'NEST_TRANSPORTS_NO_PUBSUB' },
   jetstream: { env: 'NATS_URL', missing: 'NEST_TRANSPORTS_NO_NATS' },
+  'redis-streams': { env: 'REDIS_URL', missing: 'NEST_TRANSPORTS_NO_REDIS' },
 };
 
 interface RunResult {
@@ -86,6 +95,7 @@ const MUST_NOT_COMPILE: Record<string, RegExp> = {
   'src/negative/typo-sqs.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'requestTimeOut' does not exist/,
   'src/negative/typo-pubsub.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'topik' does not exist/,
   'src/negative/typo-jetstream.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'subjekt' does not exist/,
+  'src/negative/typo-redis-streams.ts': /TS(2353|2561): Object literal may only specify known properties, \w+ 'maxLength' does not exist/,
 };
 
 interface TscResult {
@@ -99,7 +109,7 @@ interface TscResult {
 /**
  * One fresh app of `kind`, installed once from the tarballs: every README snippet compiled under
  * each of its tsconfigs, then request-response, an event and an RpcException over ws, sqs,
- * pubsub and jetstream against the real backends, each transport in its own `node dist/main.js <transport>`.
+ * pubsub, jetstream and redis-streams against the real backends, each transport in its own `node dist/main.js <transport>`.
  */
 export function describeFreshApp(kind: AppKind): void {
   const snippets = extractSnippets(REPO_ROOT, README_FILES);
@@ -234,7 +244,7 @@ export function describeFreshApp(kind: AppKind): void {
 }
 
 function contextClass(transport: TransportName): string {
-  return { ws: 'WsContext', sqs: 'SqsContext', pubsub: 'PubSubContext', jetstream: 'JetStreamContext' }[transport];
+  return { ws: 'WsContext', sqs: 'SqsContext', pubsub: 'PubSubContext', jetstream: 'JetStreamContext', 'redis-streams': 'RedisStreamsContext' }[transport];
 }
 
 export type { Snippet };

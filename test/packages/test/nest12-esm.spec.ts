@@ -29,6 +29,7 @@ describeFreshApp({
       '@aws-sdk/client-sqs': '^3.1000.0',
       '@google-cloud/pubsub': '^5.3.1',
       '@nats-io/jetstream': '^3.4.0',
+      ioredis: '^5.0.0',
       '@nats-io/transport-node': '^3.4.0',
       'reflect-metadata': '^0.2.2',
       rxjs: '^7.8.1',

@@ -195,10 +195,25 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
   /** `XAUTOCLAIM`: entries idle past `claimIdle` (their consumer died, or a retry delay passed), with their delivery counts. */
   private async sweep(max: number): Promise<StreamEntry[]> {
     const link = this.commands!;
-    const [cursor, raw] = (await callBuffer(link, 'XAUTOCLAIM', this.stream, this.group, this.consumer, this.claimIdle, this.sweepCursor, 'COUNT', max)) as [
-      Buffer,
-      Parameters<typeof parseEntries>[1],
-    ];
+    const [cursor, raw, deleted] = (await callBuffer(
+      link,
+      'XAUTOCLAIM',
+      this.stream,
+      this.group,
+      this.consumer,
+      this.claimIdle,
+      this.sweepCursor,
+      'COUNT',
+      max,
+    )) as [Buffer, Parameters<typeof parseEntries>[1], Buffer[] | undefined];
+    if (deleted?.length) {
+      // Trimmed away (MAXLEN/MINID) while pending: Redis drops them from the group; nothing is left to handle.
+      this.logs.log(
+        'warn',
+        'trimmed',
+        () => `RedisStreamsServer: ${deleted.length} pending entries of stream "${this.stream}" were trimmed before they were handled`,
+      );
+    }
     this.sweepCursor = cursor.toString('utf8');
     const claimInterval = this.options.claimInterval ?? REDIS_STREAMS_DEFAULTS.claimInterval;
     this.nextSweep = this.sweepCursor === '0-0' ? Date.now() + claimInterval : 0;

@@ -6,6 +6,7 @@ import type { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { ORDERS, type StartedTransport } from './orders.js';
 import { startJetStream } from './jetstream.js';
+import { startRedisStreams } from './redis-streams.js';
 import { startPubSub } from './pubsub.js';
 import { startSqs } from './sqs.js';
 import { startWs } from './ws.js';
@@ -23,7 +24,13 @@ async function settle(promise: Promise<unknown>): Promise<Settled> {
   }
 }
 
-const START: Record<string, (runId: string) => Promise<StartedTransport>> = { ws: startWs, sqs: startSqs, pubsub: startPubSub, jetstream: startJetStream };
+const START: Record<string, (runId: string) => Promise<StartedTransport>> = {
+  ws: startWs,
+  sqs: startSqs,
+  pubsub: startPubSub,
+  jetstream: startJetStream,
+  'redis-streams': startRedisStreams,
+};
 
 /** Runs request-response, an event and an RpcException over one transport; prints one RESULT line. */
 async function main(): Promise<void> {
