@@ -123,6 +123,10 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
       link.nc.subscribe(subject, { queue, callback: (err, msg) => (err ? this.emitError(err, subject) : this.onRequest(msg)) }),
     );
     this.deadLetters?.listen(link.nc, queue);
+    // A subscription is a line buffered for the NATS server: without this round trip, listen()
+    // resolves before the server knows it, and a caller's first request meets "no responders".
+    const timeout = this.options.connectTimeout ?? JETSTREAM_DEFAULTS.connectTimeout;
+    await within(link.nc.flush(), timeout, `the NATS server to register the request subscriptions (connectTimeout ${timeout} ms)`);
   }
 
   private async startConsumer(admin: JetStreamAdmin, stream: string, consumer: string): Promise<void> {

@@ -234,6 +234,8 @@ privateSuite('JetStream against a NATS server that goes away', () => {
     };
     const resources = await account();
     const { app } = await startApp(nats.url, [Service], { stream: n.stream, consumer: n.consumer, connectionOptions: { name: 'lc-server' } });
+    // listen() resolved: the NATS server already knows the request subscriptions (a first request finds a responder).
+    expect(await nats.subscriptions('lc-server')).toEqual(expect.arrayContaining(['nest.rpc.ping', 'nest.rpc.slow']));
     const c = client(nats.url, { connectionOptions: { name: 'lc-client' } });
     expect(await firstValueFrom(c.send('ping', 1))).toBe('pong');
     expect((await nats.subscriptions('lc-server')).length).toBeGreaterThan(0);

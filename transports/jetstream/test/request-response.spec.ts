@@ -176,12 +176,20 @@ suite(`JetStream request intake under a flood ${backend.reason ?? ''}`, () => {
     try {
       release = deferred();
       const filler = 'x'.repeat(1000 * 1000);
-      const results = Array.from({ length: 80 }, (_, i) =>
-        firstValueFrom(flood.send('hold', { i, filler })).then(
-          (value) => ({ value }),
-          (error) => ({ error }),
-        ),
-      );
+      const results: Array<Promise<{ value: unknown } | { error: any }>> = [];
+      for (let i = 0; i < 80; i++) {
+        results.push(
+          firstValueFrom(flood.send('hold', { i, filler })).then(
+            (value) => ({ value }),
+            (error) => ({ error }),
+          ),
+        );
+        // One turn of the event loop per megabyte sent: the server, in this same process, reads as
+        // the flood arrives. Encoding all 80 MB in one turn starves its socket on a loaded machine
+        // until nats-server drops it as a slow consumer (WriteDeadline 10 s), and the rest meet
+        // "no responders" instead of the overload answer under test.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const refused = await Promise.race(results.map((r) => r.then((x) => ('error' in x ? x : new Promise<never>(() => undefined)))));
       expect(refused.error).toEqual({ status: 'error', message: 'The server is overloaded; try again later.' });
       release.resolve();
