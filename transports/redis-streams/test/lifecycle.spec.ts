@@ -103,7 +103,8 @@ suite(`Redis Streams lifecycle, consumers and failures ${backend.reason ?? ''}`,
     try {
       const started = new Seen<Record<string, unknown>>();
       child.on('message', (m) => started.add(m as Record<string, unknown>));
-      expect((await started.wait(1))[0]).toEqual({ listening: true });
+      // A process loading Nest and ioredis on a loaded machine: a generous bound on its start.
+      expect((await started.wait(1, 40_000, 'the consumer process to listen'))[0]).toEqual({ listening: true });
       await add(stream, 'work', 7);
       expect((await started.wait(2))[1]).toEqual({ started: 7 });
       child.kill('SIGKILL');
@@ -116,7 +117,7 @@ suite(`Redis Streams lifecycle, consumers and failures ${backend.reason ?? ''}`,
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
-  });
+  }, 60_000);
 
   it('renews the claims of a handler that runs past claimIdle: no other consumer takes its entry', async () => {
     const stream = fresh('renew');
