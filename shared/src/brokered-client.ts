@@ -3,6 +3,7 @@ import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microser
 import { CorrelationTable } from './correlation.js';
 import { ConnectionClosedError, PayloadTooLargeError } from './errors.js';
 import { isResponsePacket } from './packets.js';
+import { checkHealth, HEALTH_TIMEOUT_MS, type HealthIndicatorResult, type HealthOptions, healthKey } from './health.js';
 import { ReplySequencer } from './reply-sequencer.js';
 import { TransportStatus } from './status.js';
 import { type MessageSpan, startSendSpan, type TraceFields } from './tracing/spans.js';
@@ -48,6 +49,24 @@ export abstract class BrokeredClient extends ClientProxy {
   protected abstract publishEvent(packet: ReadPacket, body: Buffer | string, trace?: TraceFields, recordOptions?: unknown): Promise<void>;
   /** Turns the serializer's output into the bytes the broker carries. */
   protected abstract encode(serialized: unknown): Buffer | string;
+
+  /**
+   * A `@nestjs/terminus` indicator: connects (creating the reply destination, as the first `send()`
+   * would), then checks the destination and the reply destination with the backend: `up` with what
+   * it tells, else `down` with the reason, within `timeoutMs`. Never rejects.
+   */
+  health<Key extends string = string>(options: HealthOptions<Key> = {}): Promise<HealthIndicatorResult<Key>> {
+    const key = (options.key ?? healthKey(this.settings.transport)) as Key;
+    return checkHealth(key, options.timeoutMs ?? HEALTH_TIMEOUT_MS, async (signal) => {
+      await this.connect();
+      return { ...(await this.healthDetails(signal)), pending: this.pending.size };
+    });
+  }
+
+  /** What the backend tells about the destination and the reply destination; throws when either is unusable. */
+  protected async healthDetails(_signal: AbortSignal): Promise<Record<string, unknown>> {
+    return {};
+  }
 
   /** `messaging.system` and `messaging.destination.name` of the spans of a message to `route`. */
   protected traceTarget(_route: string, _request: boolean): { system: string; destination: string } {

@@ -7,6 +7,7 @@ import type { Codec } from './codec.js';
 import { type DecodedPacket, decodePacket } from './decode.js';
 import { describeError } from './errors.js';
 import { HandlerSlots } from './handler-slots.js';
+import { assertConnected, checkHealth, HEALTH_TIMEOUT_MS, type HealthIndicatorResult, type HealthOptions, healthKey } from './health.js';
 import { runEventHandler } from './handlers.js';
 import { InFlightTracker } from './in-flight.js';
 import { KeyedSerialRunner } from './keyed-serial.js';
@@ -131,6 +132,7 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
   private readonly waiting = new Set<Entry<M>>();
   private closeController = new AbortController();
   private closed?: Promise<void>;
+  private currentStatus?: TransportStatus;
   private readonly routes = new RouteMemo(
     (pattern) => super.getRouteFromPattern(pattern),
     (route) => this.messageHandlers.has(route),
@@ -143,6 +145,25 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     this.initializeSerializer(settings);
     this.initializeDeserializer(settings);
     this.events.on('error', noop); // an 'error' nobody listens to must not throw
+    this._status$.subscribe((status) => (this.currentStatus = status));
+  }
+
+  /**
+   * A `@nestjs/terminus` indicator (`health.check([() => server.health()])`): `up` while listening
+   * and connected, with what the backend tells (backlog, in flight), else `down` with the reason,
+   * within `timeoutMs`. Never rejects.
+   */
+  health<Key extends string = string>(options: HealthOptions<Key> = {}): Promise<HealthIndicatorResult<Key>> {
+    const key = (options.key ?? healthKey(this.settings.transport)) as Key;
+    return checkHealth(key, options.timeoutMs ?? HEALTH_TIMEOUT_MS, async (signal) => {
+      assertConnected(this.settings.transport, this.currentStatus);
+      return { ...(await this.healthDetails(signal)), inFlight: this.inFlight.size };
+    });
+  }
+
+  /** What the backend tells about the server's sources (backlog…); throws when it cannot be reached. */
+  protected async healthDetails(_signal: AbortSignal): Promise<Record<string, unknown>> {
+    return {};
   }
 
   // ---- what a transport provides --------------------------------------------------------

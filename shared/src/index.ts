@@ -23,3 +23,4 @@ export * from './route-memo.js';
 export * from './client-provider.js';
 export * from './tracing/index.js';
 export * from './renewal.js';
+export * from './health.js';

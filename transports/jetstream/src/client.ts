@@ -108,6 +108,14 @@ export class JetStreamClient extends BrokeredClient {
     return this.codec.encode(serialized);
   }
 
+  /** Health details: a round trip to the NATS server, and the reply subscription still open. */
+  protected override async healthDetails(): Promise<Record<string, unknown>> {
+    const { nc } = this.connected();
+    const rtt = await nc.rtt();
+    if (!this.replies || this.replies.isClosed()) throw new ConnectionClosedError('JetStreamClient', 'the reply subscription is closed');
+    return { rttMs: rtt, replySubject: `${this.inbox}.*` };
+  }
+
   /** Requests go to `<requestPrefix>.<route>` (core NATS), events to their stream subject. */
   protected override traceTarget(route: string, request: boolean): { system: string; destination: string } {
     return { system: 'nats', destination: request ? requestSubject(this.requestPrefix, route) : this.eventSubject(route) };

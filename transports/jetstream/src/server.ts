@@ -129,6 +129,16 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     await within(link.nc.flush(), timeout, `the NATS server to register the request subscriptions (connectTimeout ${timeout} ms)`);
   }
 
+  /** Health details: a round trip to the NATS server, and the consumer's backlog (pending, unacknowledged, redelivered). */
+  protected override async healthDetails(): Promise<Record<string, unknown>> {
+    const { nc, jsm } = this.link!;
+    const rtt = await nc.rtt();
+    const { stream, consumer } = this.options;
+    if (!stream || !consumer) return { rttMs: rtt };
+    const info = await jsm.consumers.info(stream, consumer);
+    return { rttMs: rtt, consumer: `${stream}/${consumer}`, backlog: info.num_pending, unacked: info.num_ack_pending, redelivered: info.num_redelivered };
+  }
+
   private async startConsumer(admin: JetStreamAdmin, stream: string, consumer: string): Promise<void> {
     const { options } = this;
     const autoCreate = options.autoCreate ?? JETSTREAM_DEFAULTS.autoCreate;

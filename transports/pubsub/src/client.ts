@@ -110,6 +110,16 @@ export class PubSubClient extends BrokeredClient {
     return typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
   }
 
+  /** Health details: the topic (when it is one for every pattern) and this client's reply subscription still exist. */
+  protected override async healthDetails(): Promise<Record<string, unknown>> {
+    const { topic } = this.options;
+    const admin = this.admin();
+    if (typeof topic === 'string') await admin.ensureTopic(topic, false);
+    const reply = this.reply;
+    if (reply) await admin.ensureSubscription(reply.subscriptionName, undefined, false);
+    return { topic: typeof topic === 'string' ? topic : null, replySubscription: reply?.subscriptionName ?? null };
+  }
+
   protected override traceTarget(route: string): { system: string; destination: string } {
     return { system: 'gcp_pubsub', destination: this.topicName(route) };
   }

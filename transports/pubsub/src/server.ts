@@ -270,6 +270,13 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     };
   }
 
+  /** Health details: each subscription still exists (Pub/Sub tells its backlog only through Cloud Monitoring). */
+  protected override async healthDetails(): Promise<Record<string, unknown>> {
+    const admin = this.admin();
+    await Promise.all(this.intakes.map((intake) => admin.ensureSubscription(intake.name, undefined, false)));
+    return { subscriptions: this.intakes.map((i) => i.name) };
+  }
+
   /** Spans name the subscription by its short name. */
   protected override traceSource(inbound: Inbound<PubSubInboundMessage>): string {
     return inbound.source.slice(inbound.source.lastIndexOf('/') + 1);

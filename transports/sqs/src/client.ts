@@ -22,7 +22,7 @@ import { REPLY_QUEUE_HEARTBEAT_MS, replyQueueTags, touchReplyQueue } from './rep
 import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions } from './options.js';
 import { queueReceiver } from './poller.js';
 import { SqsRecord, type SqsRecordOptions } from './record.js';
-import { createSqsClient, explain, resolveQueue, type QueueInfo } from './sqs-api.js';
+import { createSqsClient, explain, queueBacklog, resolveQueue, type QueueInfo } from './sqs-api.js';
 import { addTraceAttributes, decodeBody, encodeBody, messageSize, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
 
 /** Where an `SqsRecord`'s options ride along the packet (symbol keys never reach the wire). */
@@ -137,6 +137,15 @@ export class SqsClient extends BrokeredClient {
 
   protected encode(serialized: unknown): string {
     return encodeBody(this.codec, serialized);
+  }
+
+  /** Health details: the queue's backlog, and the reply queue (once a request made one) still there. */
+  protected override async healthDetails(signal: AbortSignal): Promise<Record<string, unknown>> {
+    const connection = await this.ready();
+    const backlog = await queueBacklog(connection.sqs, 'SqsClient', connection.target.url, signal);
+    const reply = await connection.reply?.catch(() => undefined);
+    if (reply) await queueBacklog(connection.sqs, 'SqsClient', reply.url, signal);
+    return { queue: connection.target.url, backlog: backlog.visible, replyQueue: reply?.url ?? null };
   }
 
   protected override traceTarget(): { system: string; destination: string } {

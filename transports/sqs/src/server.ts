@@ -18,7 +18,7 @@ import { queueUrlFromArn, toSqsMessage, type SqsBatchResponse, type SqsLambdaEve
 import { SqsOperations } from './operations.js';
 import { resolveServerOptions, type ResolvedServerOptions, type SqsServerOptions } from './options.js';
 import { queueReceiver } from './poller.js';
-import { checkConnectionPool, createSqsClient, explain, isMissingQueue, resolveQueue, type QueueInfo } from './sqs-api.js';
+import { checkConnectionPool, createSqsClient, explain, isMissingQueue, queueBacklog, resolveQueue, type QueueInfo } from './sqs-api.js';
 import { VisibilityKeeper } from './visibility.js';
 import { type Attributes, bodyForCodec, encodeBody, messageSize, str, stringAttributes } from './wire.js';
 
@@ -100,6 +100,12 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
     }
     await this.ops.flush(); // replies are out before Lambda freezes the process
     return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  }
+
+  /** Health details: each queue's backlog (visible, in flight, delayed), asked of SQS. */
+  protected override async healthDetails(signal: AbortSignal): Promise<Record<string, unknown>> {
+    const backlogs = await Promise.all(this.queues.map((q) => queueBacklog(this.sqs, 'SqsServer', q.url, signal)));
+    return { queues: Object.fromEntries(this.queues.map((q, i) => [q.url, backlogs[i]])), backlog: backlogs.reduce((sum, b) => sum + b.visible, 0) };
   }
 
   // ---- intake ----

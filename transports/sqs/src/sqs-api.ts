@@ -170,3 +170,18 @@ export async function explain(sqs: SQSClient, transport: string, queue: string, 
 
 /** The queue is gone (deleted, or never existed): sending to it can never succeed. */
 export const isMissingQueue = (err: unknown) => /QueueDoesNotExist|NonExistentQueue/.test((err as Error)?.name ?? '');
+
+/** A queue's backlog as SQS counts it (approximate): visible, in flight (received, not deleted), delayed. */
+export async function queueBacklog(sqs: SQSClient, transport: string, url: string, abortSignal: AbortSignal) {
+  const names: QueueAttributeName[] = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'];
+  try {
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }), { abortSignal });
+    return {
+      visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+    };
+  } catch (err) {
+    throw await explain(sqs, transport, url, err);
+  }
+}

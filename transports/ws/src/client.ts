@@ -4,6 +4,10 @@ import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import {
   backoffDelay,
+  checkHealth,
+  HEALTH_TIMEOUT_MS,
+  type HealthIndicatorResult,
+  type HealthOptions,
   ConnectionClosedError,
   CorrelationTable,
   isResponsePacket,
@@ -119,6 +123,18 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   override on<K extends keyof WsClientEvents>(event: K, callback: WsClientEvents[K]): this {
     this.events.on(event, callback as (...args: unknown[]) => void);
     return this;
+  }
+
+  /**
+   * A `@nestjs/terminus` indicator: connects (or waits for the reconnection), then `up` with the
+   * requests in flight while the socket is open; `down` with the reason, within `timeoutMs`.
+   */
+  health<Key extends string = string>(options: HealthOptions<Key> = {}): Promise<HealthIndicatorResult<Key>> {
+    return checkHealth((options.key ?? 'ws') as Key, options.timeoutMs ?? HEALTH_TIMEOUT_MS, async () => {
+      const socket = await this.connect();
+      if (socket.readyState !== WebSocket.OPEN) throw new ConnectionClosedError('WsClient', `the connection to ${this.options.url} is not open`);
+      return { url: this.options.url, pending: this.pending.size };
+    });
   }
 
   /** The current `ws` WebSocket. */

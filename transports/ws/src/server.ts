@@ -5,6 +5,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server, type CustomTransportStrategy, type MessageHandler, type WritePacket } from '@nestjs/microservices';
 import {
+  checkHealth,
+  HEALTH_TIMEOUT_MS,
+  type HealthIndicatorResult,
+  type HealthOptions,
   MalformedPacketError,
   type MessageSpan,
   messageOf,
@@ -178,6 +182,14 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
   }
 
   /** The underlying `ws` WebSocketServer. */
+  /** A `@nestjs/terminus` indicator: `up` while listening (with the open connections and handlers in flight), else `down`. */
+  health<Key extends string = string>(options: HealthOptions<Key> = {}): Promise<HealthIndicatorResult<Key>> {
+    return checkHealth((options.key ?? 'ws') as Key, options.timeoutMs ?? HEALTH_TIMEOUT_MS, async () => {
+      if (!this.wss || this.closing) throw new Error(`WsServer is ${this.closing ? 'closing' : 'not listening'}`);
+      return { connections: this.connections.size, inFlight: this.inFlight };
+    });
+  }
+
   unwrap<T = WebSocketServer>(): T {
     if (!this.wss) {
       throw new TransportError('NOT_CONNECTED', 'Not initialized. Please call the "listen"/"startAllMicroservices" method before accessing the server.');
