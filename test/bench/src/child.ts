@@ -80,7 +80,7 @@ const commands: Record<string, (args: Record<string, any>) => Promise<unknown>> 
   /** CPU time used by this process so far, in µs (user + system). */
   cpu: async () => {
     const usage = process.cpuUsage();
-    return { us: usage.user + usage.system };
+    return { us: usage.user + usage.system, user: usage.user, system: usage.system };
   },
   async gc() {
     (globalThis as { gc?: () => void }).gc?.();

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { stopAllBackends } from '@nest-transports/backends';
 import { makePlan } from './plan.js';
 import { TARGETS } from './registry.js';
-import { addRatios, checkTargets, formatChecks, formatTable } from './report.js';
-import { runTarget } from './runner.js';
+import { addRatios, checkTargets, formatChecks, formatRounds, formatTable } from './report.js';
+import { runFamily } from './runner.js';
 import { runSoak, type SoakReport } from './soak.js';
-import type { ResultRow, SkippedRow } from './types.js';
+import type { ResultRow, SkippedRow, TargetSpec } from './types.js';
 
 interface Args {
   quick: boolean;
@@ -60,6 +60,17 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/** Consecutive targets of one `family` run together (rounds interleaved); the others alone. */
+function families(specs: TargetSpec[]): TargetSpec[][] {
+  const out: TargetSpec[][] = [];
+  for (const spec of specs) {
+    const last = out.at(-1);
+    if (spec.family && last?.[0].family === spec.family) last.push(spec);
+    else out.push([spec]);
+  }
+  return out;
+}
+
 const started = Date.now();
 const progress = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}\n`);
 
@@ -75,14 +86,13 @@ async function main(): Promise<void> {
   );
   let soak: SoakReport | undefined;
   try {
-    for (const [i, spec] of specs.entries()) {
-      progress(`[${i + 1}/${specs.length}] ${spec.name} (${spec.kind})`);
-      const result = await runTarget(spec, plan, progress);
+    for (const [i, family] of families(specs).entries()) {
+      progress(
+        `[${i + 1}/${families(specs).length}] ${family.map((spec) => `${spec.name} (${spec.kind})`).join(', ')}${family.length > 1 ? ', rounds interleaved' : ''}`,
+      );
+      const result = await runFamily(family, plan, progress);
       rows.push(...result.rows);
-      if (result.skipped) {
-        skipped.push(result.skipped);
-        progress(`${spec.name}: not measured — ${result.skipped.reason}`);
-      }
+      skipped.push(...result.skipped);
     }
     if (args.soak) soak = await runSoak(args.soakRequests, progress);
   } finally {
@@ -105,6 +115,8 @@ async function main(): Promise<void> {
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   if (rows.length || skipped.length) {
     console.log(formatTable(rows, skipped));
+    const perRound = formatRounds(rows);
+    if (perRound) console.log(`\nRounds of noisy or bimodal rows (throughput, p50 ms):\n${perRound}`);
     console.log('\nTargets (ratios within this run; absolute figures vary with machine load):');
     console.log(formatChecks(checks));
   }

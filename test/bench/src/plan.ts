@@ -43,7 +43,7 @@ function basePlan(quick: boolean): Plan {
       }
     : {
         quick,
-        rounds: 3,
+        rounds: 5,
         roundMs: 1500,
         warmupMs: 600,
         stallMs: 10_000,

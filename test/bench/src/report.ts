@@ -1,35 +1,85 @@
 import { TARGETS } from './registry.js';
+import { median, round } from './stats.js';
 import type { ResultRow, SkippedRow } from './types.js';
 
 export interface TargetCheck {
   target: string;
+  /** true met, false missed, null not measured or noise (`noise` says which). */
   met: boolean | null;
+  noise?: boolean;
   detail: string;
 }
 
+/** Rounds disagreeing by more than this ((highest − lowest) ÷ median) make a figure noise. */
+export const NOISE_SPREAD = 0.2;
+
+type Figures = { throughputPerSec: number; serverCpuUs?: number; sendPerSec?: number };
+
 const sameCell = (a: ResultRow, b: ResultRow) => a.workload === b.workload && a.inFlight === b.inFlight;
+const familyOf = (name: string) => TARGETS.find((t) => t.name === name)?.family;
 
 function find(rows: ResultRow[], name: string, workload: ResultRow['workload'], inFlight?: number): ResultRow | undefined {
   return rows.find((r) => r.name === name && r.workload === workload && (inFlight === undefined || r.inFlight === inFlight));
 }
 
-/** Sets `baseline` and `ratio` (throughput ÷ the baseline's, same workload and in-flight count). */
+const spreadOf = (values: number[]) => {
+  const mid = median(values);
+  return values.length > 1 && mid > 0 ? (Math.max(...values) - Math.min(...values)) / mid : 0;
+};
+
+/**
+ * A ratio of two rows: the median of their per-round ratios when they ran interleaved (same
+ * family, same number of rounds), else of their medians; `noise` when the rounds disagree.
+ */
+export function compare(
+  a: ResultRow,
+  b: ResultRow,
+  figure: (r: Figures) => number = (r) => r.throughputPerSec,
+): { ratio: number; rounds?: number[]; spread: number; noise: boolean; interleaved: boolean } {
+  const interleaved = Boolean(familyOf(a.name) && familyOf(a.name) === familyOf(b.name) && a.perRound && a.perRound.length === b.perRound?.length);
+  if (interleaved) {
+    const rounds = a.perRound!.map((r, i) => round(figure(r) / figure(b.perRound![i]), 3));
+    const spread = spreadOf(rounds);
+    return { ratio: median(rounds), rounds, spread, noise: spread > NOISE_SPREAD, interleaved };
+  }
+  // Not run side by side: the ratio holds only if neither row's own rounds moved much.
+  const spread = Math.max(spreadOf(a.perRound?.map(figure) ?? []), spreadOf(b.perRound?.map(figure) ?? []));
+  return { ratio: figure(a) / figure(b), spread, noise: spread > NOISE_SPREAD, interleaved };
+}
+
+/** Sets `baseline`, `ratio` (throughput ÷ the baseline's, same workload and in-flight count), `ratioRounds`, `spread`, `noise`. */
 export function addRatios(rows: ResultRow[]): void {
   for (const row of rows) {
     const baseline = TARGETS.find((t) => t.name === row.name)?.baseline;
-    if (!baseline) continue;
-    const base = rows.find((r) => r.name === baseline && sameCell(r, row)) ?? (row.workload === 'events' ? find(rows, baseline, 'events') : undefined);
-    if (!base?.throughputPerSec) continue;
+    const base = baseline
+      ? (rows.find((r) => r.name === baseline && sameCell(r, row)) ?? (row.workload === 'events' ? find(rows, baseline, 'events') : undefined))
+      : undefined;
+    if (!baseline || !base?.throughputPerSec) {
+      const spread = spreadOf(row.perRound?.map((r) => r.throughputPerSec) ?? []);
+      row.spread = round(spread, 2);
+      if (spread > NOISE_SPREAD) row.noise = true;
+      continue;
+    }
+    const c = compare(row, base);
     row.baseline = baseline;
-    row.ratio = Math.round((row.throughputPerSec / base.throughputPerSec) * 100) / 100;
+    row.ratio = round(c.ratio, 2);
+    if (c.rounds) row.ratioRounds = c.rounds;
+    row.spread = round(c.spread, 2);
+    if (c.noise) row.noise = true;
   }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** The table printed at the end of a run. */
+function ratioCell(r: ResultRow): string {
+  if (r.ratio === undefined) return r.noise ? `(rounds ±${Math.round(((r.spread ?? 0) * 100) / 2)}%)` : '';
+  const range = r.ratioRounds ? ` (${Math.min(...r.ratioRounds).toFixed(2)}–${Math.max(...r.ratioRounds).toFixed(2)})` : '';
+  return `${r.noise ? 'noise: ' : ''}${r.ratio.toFixed(2)}× ${r.baseline}${range}`;
+}
+
+/** The table printed at the end of a run (Markdown: the README carries it as printed). */
 export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
-  const header = ['name', 'kind', 'workload', 'in flight', 'msg/s', 'p50 ms', 'p99 ms', 'RSS srv/cli MB', 'CPU µs/msg srv/cli', '× baseline', 'note'];
+  const header = ['name', 'kind', 'workload', 'in flight', 'msg/s', 'p50 ms', 'p99 ms', 'RSS srv/cli MB', 'CPU µs/msg srv/cli', '× baseline (rounds)', 'note'];
   const body = rows.map((r) => [
     r.name,
     r.kind,
@@ -40,7 +90,7 @@ export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
     r.p99Ms.toFixed(2),
     `${Math.round(r.rssMb)}/${Math.round(r.clientRssMb ?? 0)}`,
     `${(r.serverCpuUs ?? 0).toFixed(1)}/${(r.clientCpuUs ?? 0).toFixed(1)}`,
-    r.ratio !== undefined ? `${r.ratio.toFixed(2)}× ${r.baseline}` : '',
+    ratioCell(r),
     r.note ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
@@ -50,65 +100,89 @@ export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
   return out.join('\n');
 }
 
-/** The issue's targets, as ratios within this run. */
+/** Latency per round of rows whose rounds disagree (a bimodal backend shows its modes here). */
+export function formatRounds(rows: ResultRow[]): string {
+  return rows
+    .filter((r) => r.noise || TARGETS.find((t) => t.name === r.name)?.rounds)
+    .map((r) => {
+      const rounds = (r.perRound ?? []).map((x) => `${fmt(x.throughputPerSec)}/s p50 ${x.p50Ms.toFixed(1)}`).join(', ');
+      return `${r.name} ${r.workload === 'events' ? 'events' : `req-resp ×${r.inFlight}`}: ${rounds}`;
+    })
+    .join('\n');
+}
+
+/** The issue's targets, as ratios within this run (per-round ratios of interleaved rows). */
 export function checkTargets(rows: ResultRow[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const ratio = (a?: ResultRow, b?: ResultRow) => (a && b?.throughputPerSec ? a.throughputPerSec / b.throughputPerSec : undefined);
-  const add = (target: string, value: number | undefined, min: number, extra = '', also = true) =>
+  const add = (
+    target: string,
+    a: ResultRow | undefined,
+    b: ResultRow | undefined,
+    test: { min?: number; max?: number },
+    figure?: Parameters<typeof compare>[2],
+    extra = '',
+    also = true,
+  ) => {
+    if (!a || !b || !(figure ? figure(b) : b.throughputPerSec)) return checks.push({ target, met: null, detail: 'not measured' });
+    const c = compare(a, b, figure);
+    const bound = test.min !== undefined ? `≥ ${test.min}×` : `≤ ${test.max}×`;
+    const ok = (test.min === undefined || c.ratio >= test.min) && (test.max === undefined || c.ratio <= test.max) && also;
+    const rounds = c.rounds ? `, rounds ${Math.min(...c.rounds).toFixed(2)}–${Math.max(...c.rounds).toFixed(2)}` : c.interleaved ? '' : ', not interleaved';
     checks.push({
       target,
-      met: value === undefined ? null : value >= min && also,
-      detail: value === undefined ? 'not measured' : `${value.toFixed(2)}× (needs ≥ ${min}×)${extra}`,
+      met: c.noise ? null : ok,
+      ...(c.noise && { noise: true }),
+      detail: `${c.ratio.toFixed(2)}× (needs ${bound}${rounds})${extra}${c.noise ? ` — rounds disagree by ${Math.round(c.spread * 100)}%: noise, not a result` : ''}`,
     });
+  };
+  const rr = (name: string, inFlight: number) => find(rows, name, 'request-response', inFlight);
+  const cpu = (r: { serverCpuUs?: number }) => r.serverCpuUs ?? 0;
 
-  const ws100 = find(rows, 'ws', 'request-response', 100);
-  const tcp100 = find(rows, 'nest-tcp', 'request-response', 100);
-  const p99ok = ws100 && tcp100 ? ws100.p99Ms <= tcp100.p99Ms : true;
+  add('ws ≥ 1.1× nest-tcp request-response at 1 in flight', rr('ws', 1), rr('nest-tcp', 1), { min: 1.1 });
+  add('ws ≥ 0.85× raw-ws request-response at 1 in flight', rr('ws', 1), rr('raw-ws', 1), { min: 0.85 });
+  const ws100 = rr('ws', 100);
+  const tcp100 = rr('nest-tcp', 100);
   add(
     'ws ≥ 1.5× nest-tcp request-response at 100 in flight, p99 no worse',
-    ratio(ws100, tcp100),
-    1.5,
+    ws100,
+    tcp100,
+    { min: 1.5 },
+    undefined,
     ws100 && tcp100 ? `; p99 ${ws100.p99Ms} vs ${tcp100.p99Ms} ms` : '',
-    p99ok,
+    ws100 && tcp100 ? ws100.p99Ms <= tcp100.p99Ms : true,
   );
-  for (const inFlight of [1, 100]) {
+  add('ws ≥ 0.8× raw-ws request-response at 100 in flight', ws100, rr('raw-ws', 100), { min: 0.8 });
+  add('ws ≥ 0.8× raw-ws events', find(rows, 'ws', 'events'), find(rows, 'raw-ws', 'events'), { min: 0.8 });
+  add("ws ≥ 0.8× raw-ws-batched request-response at 100 in flight (same write batching: Nest's own cost)", ws100, rr('raw-ws-batched', 100), { min: 0.8 });
+  for (const [name, raw, min] of [
+    ['sqs', 'raw-sqs', 0.95],
+    ['pubsub', 'raw-pubsub', 0.9],
+  ] as const) {
+    for (const inFlight of [1, 100]) add(`${name} ≥ ${min}× ${raw} request-response at ${inFlight} in flight`, rr(name, inFlight), rr(raw, inFlight), { min });
+    add(`${name} ≥ ${min}× ${raw} events`, find(rows, name, 'events'), find(rows, raw, 'events'), { min });
+  }
+  for (const inFlight of [1, 100])
     add(
-      `ws ≥ 0.8× raw-ws request-response at ${inFlight} in flight`,
-      ratio(find(rows, 'ws', 'request-response', inFlight), find(rows, 'raw-ws', 'request-response', inFlight)),
-      0.8,
+      `sqs server CPU per message ≤ 1.15× raw-sqs, request-response at ${inFlight} in flight`,
+      rr('sqs', inFlight),
+      rr('raw-sqs', inFlight),
+      { max: 1.15 },
+      cpu,
     );
-  }
-  add('ws ≥ 0.8× raw-ws events', ratio(find(rows, 'ws', 'events'), find(rows, 'raw-ws', 'events')), 0.8);
-  add(
-    "ws ≥ 0.8× raw-ws-batched request-response at 100 in flight (same write batching: Nest's own cost)",
-    ratio(find(rows, 'ws', 'request-response', 100), find(rows, 'raw-ws-batched', 'request-response', 100)),
-    0.8,
-  );
-  for (const [name, raw] of [
-    ['sqs', 'raw-sqs'],
-    ['pubsub', 'raw-pubsub'],
-  ]) {
-    for (const inFlight of [1, 100]) {
-      add(
-        `${name} ≥ 0.9× ${raw} request-response at ${inFlight} in flight`,
-        ratio(find(rows, name, 'request-response', inFlight), find(rows, raw, 'request-response', inFlight)),
-        0.9,
-      );
-    }
-    add(`${name} ≥ 0.9× ${raw} events`, ratio(find(rows, name, 'events'), find(rows, raw, 'events')), 0.9);
-  }
+  add('sqs server CPU per message ≤ 1.15× raw-sqs, events', find(rows, 'sqs', 'events'), find(rows, 'raw-sqs', 'events'), { max: 1.15 }, cpu);
   const sqsEvents = find(rows, 'sqs', 'events');
   const unbatched = find(rows, 'raw-sqs-unbatched', 'events');
-  const sendRatio = sqsEvents?.sendPerSec && unbatched?.sendPerSec ? sqsEvents.sendPerSec / unbatched.sendPerSec : undefined;
   add(
     'sqs auto-batched emits ≥ 5× one SendMessage per event (emit rate)',
-    sendRatio,
-    5,
-    sqsEvents && unbatched ? `; end to end ${ratio(sqsEvents, unbatched)?.toFixed(2)}×` : '',
+    sqsEvents,
+    unbatched,
+    { min: 5 },
+    (r) => r.sendPerSec ?? 0,
+    sqsEvents && unbatched ? `; end to end ${(sqsEvents.throughputPerSec / unbatched.throughputPerSec).toFixed(2)}×` : '',
   );
   return checks;
 }
 
 export function formatChecks(checks: TargetCheck[]): string {
-  return checks.map((c) => `${c.met === null ? '  –' : c.met ? ' OK' : 'MISS'}  ${c.target}: ${c.detail}`).join('\n');
+  return checks.map((c) => `${c.met === null ? (c.noise ? 'NOISE' : '   –') : c.met ? '   OK' : ' MISS'}  ${c.target}: ${c.detail}`).join('\n');
 }

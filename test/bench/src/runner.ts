@@ -14,7 +14,8 @@ export const CHILD_ENV = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
-interface Measured {
+/** One measured round of one row. */
+export interface Measured {
   messages: number;
   throughputPerSec: number;
   p50Ms: number;
@@ -23,19 +24,58 @@ interface Measured {
   errors: number;
   lost: number;
   firstError?: string;
+  /** CPU µs per message in the server and client processes during this round. */
+  serverCpuUs: number;
+  clientCpuUs: number;
 }
 
-/** Starts the target's server and client processes and runs every workload of the plan on them. */
-export async function runTarget(spec: TargetSpec, plan: Plan, progress: Progress): Promise<{ rows: ResultRow[]; skipped?: SkippedRow }> {
-  const skip = (reason: string) => ({ rows: [], skipped: { name: spec.name, kind: spec.kind, reason } });
+/** A target whose server and client processes are up. */
+interface Running {
+  spec: TargetSpec;
+  server: BenchProcess;
+  client: BenchProcess;
+}
+
+/**
+ * Runs a family of targets (a transport and its baselines, `spec.family`) with every process up
+ * at once, and interleaves their rounds: round r of each row runs next to round r of the others
+ * (the order rotates every round), so that a change of machine load or of a backend's mode hits
+ * every row of the family alike and per-round ratios can be compared (report.ts).
+ */
+export async function runFamily(specs: TargetSpec[], plan: Plan, progress: Progress): Promise<{ rows: ResultRow[]; skipped: SkippedRow[] }> {
+  const skipped: SkippedRow[] = [];
+  const running: Running[] = [];
+  const rows: ResultRow[] = [];
+  try {
+    for (const spec of specs) {
+      const started = await startTarget(spec, progress);
+      if ('reason' in started) {
+        skipped.push({ name: spec.name, kind: spec.kind, reason: started.reason });
+        progress(`${spec.name}: not measured — ${started.reason}`);
+      } else running.push(started);
+    }
+    for (const workload of plan.workloads) {
+      const members = running.filter((r) => !r.spec.workloads || r.spec.workloads.includes(workload.workload));
+      rows.push(...(await measureWorkload(members, workload, plan, progress)));
+    }
+  } catch (err) {
+    for (const r of running)
+      skipped.push({ name: r.spec.name, kind: r.spec.kind, reason: `failed: ${((err as Error).message ?? String(err)).split('\n')[0]}` });
+  } finally {
+    await Promise.all(running.flatMap((r) => [r.client.stop(), r.server.stop()]));
+  }
+  return { rows, skipped };
+}
+
+async function startTarget(spec: TargetSpec, progress: Progress): Promise<Running | { reason: string }> {
   const unavailable = await spec.unavailable?.();
-  if (unavailable) return skip(unavailable);
+  if (unavailable) return { reason: unavailable };
   let url: string | undefined;
   let backendEnv: Record<string, string> = {};
   if (spec.backend) {
     progress(`${spec.name}: resolving backend ${spec.backend}…`);
     const backend = await resolveBackend(spec.backend).catch((err) => ({ available: false as const, reason: (err as Error).message }));
-    if (!backend.available) return skip(`backend ${spec.backend} unavailable: ${backend.reason}`);
+    if (!backend.available) return { reason: `backend ${spec.backend} unavailable: ${backend.reason}` };
     url = backend.url;
     backendEnv = backend.env ?? {};
   }
@@ -48,51 +88,61 @@ export async function runTarget(spec: TargetSpec, plan: Plan, progress: Progress
     const info = await server.call('start', { target: spec.name, ns, url }, 120_000);
     client = await BenchProcess.start('client', env);
     await client.call('start', { target: spec.name, ns, url, info }, 120_000);
-    const rows: ResultRow[] = [];
-    for (const workload of plan.workloads) {
-      if (spec.workloads && !spec.workloads.includes(workload.workload)) continue;
-      rows.push(await measureWorkload(spec, workload, plan, server, client, progress));
-    }
-    return { rows };
+    return { spec, server, client };
   } catch (err) {
-    return skip(`failed: ${((err as Error).message ?? String(err)).split('\n')[0]}`);
-  } finally {
     await Promise.all([client?.stop(), server?.stop()]);
+    return { reason: `failed: ${((err as Error).message ?? String(err)).split('\n')[0]}` };
   }
 }
 
-async function measureWorkload(
-  spec: TargetSpec,
-  workload: WorkloadPlan,
-  plan: Plan,
-  server: BenchProcess,
-  client: BenchProcess,
-  progress: Progress,
-): Promise<ResultRow> {
-  const events = workload.workload === 'events';
-  const inFlight = events ? (spec.emitWindow ?? workload.inFlight) : workload.inFlight;
-  const messages = Math.max(50, Math.round(workload.messages * (spec.scale ?? 1)));
-  const label = `${spec.name} · ${events ? 'events' : 'request-response'} ×${inFlight}`;
-  const limits = (maxMs: number, share = 1): RoundLimits => ({ messages: Math.max(20, Math.round(messages * share)), inFlight, maxMs, stallMs: plan.stallMs });
-  const once = (l: RoundLimits) => (events ? eventOnce(server, client, l, plan.stallMs) : requestOnce(client, l));
+/** Rounds of a workload: the plan's, or the target's own (`spec.rounds`, the most of the family). */
+const roundsOf = (members: Running[], plan: Plan) => (plan.quick ? plan.rounds : Math.max(plan.rounds, ...members.map((m) => m.spec.rounds ?? 0)));
 
-  progress(`${label}: warm-up`);
-  await once(limits(plan.warmupMs, 0.3));
-  await Promise.all([server.call('rss-reset'), client.call('rss-reset')]);
-  const cpuBefore = await Promise.all([server.call('cpu'), client.call('cpu')]);
-  const results: Measured[] = [];
-  for (let r = 1; r <= plan.rounds; r++) {
-    const result = await once(limits(plan.roundMs));
-    results.push(result);
-    progress(`${label}: round ${r}/${plan.rounds} ${Math.round(result.throughputPerSec).toLocaleString('en-US')}/s p99 ${result.p99Ms.toFixed(2)} ms`);
+async function measureWorkload(members: Running[], workload: WorkloadPlan, plan: Plan, progress: Progress): Promise<ResultRow[]> {
+  const rounds = roundsOf(members, plan);
+  const results = new Map<Running, Measured[]>(members.map((m) => [m, []]));
+  for (const m of members) {
+    progress(`${label(m.spec, workload)}: warm-up`);
+    await measureRound(m, workload, plan, plan.warmupMs, 0.3);
+    await Promise.all([m.server.call('rss-reset'), m.client.call('rss-reset')]);
   }
-  const cpuAfter = await Promise.all([server.call('cpu'), client.call('cpu')]);
-  const [serverRss, clientRss] = await Promise.all([server.call('rss'), client.call('rss')]);
-  const handled = Math.max(
-    1,
-    results.reduce((sum, r) => sum + r.messages, 0),
-  );
-  const cpuPerMessage = (i: number) => round((cpuAfter[i].us - cpuBefore[i].us) / handled, 1);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < members.length; k++) {
+      const m = members[(k + r) % members.length];
+      const result = await measureRound(m, workload, plan, plan.roundMs);
+      results.get(m)!.push(result);
+      progress(
+        `${label(m.spec, workload)}: round ${r + 1}/${rounds} ${Math.round(result.throughputPerSec).toLocaleString('en-US')}/s p50 ${result.p50Ms.toFixed(2)} p99 ${result.p99Ms.toFixed(2)} ms`,
+      );
+    }
+  }
+  const rows: ResultRow[] = [];
+  for (const m of members) {
+    const [serverRss, clientRss] = await Promise.all([m.server.call('rss'), m.client.call('rss')]);
+    rows.push(toRow(m.spec, workload, results.get(m)!, serverRss.peakMb, clientRss.peakMb));
+  }
+  return rows;
+}
+
+function label(spec: TargetSpec, workload: WorkloadPlan): string {
+  const events = workload.workload === 'events';
+  return `${spec.name} · ${events ? 'events' : 'request-response'} ×${events ? (spec.emitWindow ?? workload.inFlight) : workload.inFlight}`;
+}
+
+async function measureRound(m: Running, workload: WorkloadPlan, plan: Plan, maxMs: number, share = 1): Promise<Measured> {
+  const events = workload.workload === 'events';
+  const inFlight = events ? (m.spec.emitWindow ?? workload.inFlight) : workload.inFlight;
+  const messages = Math.max(50, Math.round(workload.messages * (m.spec.scale ?? 1)));
+  const limits: RoundLimits = { messages: Math.max(20, Math.round(messages * share)), inFlight, maxMs, stallMs: plan.stallMs };
+  const before = await Promise.all([m.server.call('cpu'), m.client.call('cpu')]);
+  const result = events ? await eventOnce(m.server, m.client, limits, plan.stallMs) : await requestOnce(m.client, limits);
+  const after = await Promise.all([m.server.call('cpu'), m.client.call('cpu')]);
+  const handled = Math.max(1, result.messages);
+  return { ...result, serverCpuUs: (after[0].us - before[0].us) / handled, clientCpuUs: (after[1].us - before[1].us) / handled };
+}
+
+function toRow(spec: TargetSpec, workload: WorkloadPlan, results: Measured[], rssMb: number, clientRssMb: number): ResultRow {
+  const events = workload.workload === 'events';
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
   const lost = results.reduce((sum, r) => sum + r.lost, 0);
   const notes = [
@@ -101,26 +151,35 @@ async function measureWorkload(
     lost ? `${lost} events lost or late` : '',
   ].filter(Boolean);
   const sendRates = results.map((r) => r.sendPerSec).filter((v): v is number => v !== undefined);
+  const throughputs = results.map((r) => r.throughputPerSec);
   return {
     name: spec.name,
     kind: spec.kind,
     workload: workload.workload,
-    inFlight,
+    inFlight: events ? (spec.emitWindow ?? workload.inFlight) : workload.inFlight,
     messages: Math.round(median(results.map((r) => r.messages))),
-    throughputPerSec: Math.round(median(results.map((r) => r.throughputPerSec))),
+    throughputPerSec: Math.round(median(throughputs)),
     p50Ms: round(median(results.map((r) => r.p50Ms)), 3),
     p99Ms: round(median(results.map((r) => r.p99Ms)), 3),
-    rssMb: round(serverRss.peakMb, 1),
-    clientRssMb: round(clientRss.peakMb, 1),
-    serverCpuUs: cpuPerMessage(0),
-    clientCpuUs: cpuPerMessage(1),
+    rssMb: round(rssMb, 1),
+    clientRssMb: round(clientRssMb, 1),
+    serverCpuUs: round(median(results.map((r) => r.serverCpuUs)), 1),
+    clientCpuUs: round(median(results.map((r) => r.clientCpuUs)), 1),
     ...(sendRates.length && { sendPerSec: Math.round(median(sendRates)) }),
     rounds: results.length,
+    perRound: results.map((r) => ({
+      throughputPerSec: Math.round(r.throughputPerSec),
+      p50Ms: round(r.p50Ms, 3),
+      p99Ms: round(r.p99Ms, 3),
+      serverCpuUs: round(r.serverCpuUs, 1),
+      clientCpuUs: round(r.clientCpuUs, 1),
+      ...(r.sendPerSec !== undefined && { sendPerSec: Math.round(r.sendPerSec) }),
+    })),
     ...(notes.length && { note: notes.join('; ') }),
   };
 }
 
-async function requestOnce(client: BenchProcess, limits: RoundLimits): Promise<Measured> {
+async function requestOnce(client: BenchProcess, limits: RoundLimits): Promise<Omit<Measured, 'serverCpuUs' | 'clientCpuUs'>> {
   const r: RequestRound = await client.call('request', limits, limits.maxMs + limits.stallMs + 30_000);
   return {
     messages: r.completed,
@@ -134,7 +193,12 @@ async function requestOnce(client: BenchProcess, limits: RoundLimits): Promise<M
 }
 
 /** Events: the client emits; the server counts arrivals and their one-way latency (send → handler). */
-async function eventOnce(server: BenchProcess, client: BenchProcess, limits: RoundLimits, stallMs: number): Promise<Measured> {
+async function eventOnce(
+  server: BenchProcess,
+  client: BenchProcess,
+  limits: RoundLimits,
+  stallMs: number,
+): Promise<Omit<Measured, 'serverCpuUs' | 'clientCpuUs'>> {
   await server.call('events-reset');
   const sent: EventRound = await client.call('events', limits, limits.maxMs + limits.stallMs + 30_000);
   const seen: { count: number; lastAt: number; p50Ms: number; p99Ms: number } = await server.call(

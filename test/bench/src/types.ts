@@ -26,7 +26,24 @@ export interface ResultRow {
   serverCpuUs?: number;
   clientCpuUs?: number;
   rounds?: number;
+  /** Each measured round, in order (rounds of one family were interleaved: round r of every row ran together). */
+  perRound?: RoundFigures[];
+  /** Throughput ÷ the baseline's per round (`ratio` is their median), when both rows ran interleaved. */
+  ratioRounds?: number[];
+  /** (highest − lowest) ÷ median of `ratioRounds`, or of this row's throughput per round when it has no interleaved baseline. */
+  spread?: number;
+  /** The rounds disagree by more than 20% (`spread` > 0.2): the ratio is noise, not a result. */
+  noise?: boolean;
   note?: string;
+}
+
+export interface RoundFigures {
+  throughputPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  serverCpuUs: number;
+  clientCpuUs: number;
+  sendPerSec?: number;
 }
 
 export interface SkippedRow {
@@ -88,6 +105,13 @@ export interface TargetSpec {
   workloads?: WorkloadName[];
   /** Multiplies message counts (slow backends < 1). */
   scale?: number;
+  /**
+   * Rows of one family run with all their processes up and their rounds interleaved (a transport
+   * with its baselines); a row without one runs on its own.
+   */
+  family?: string;
+  /** Measured rounds per workload in a full run, when more than the plan's (a bimodal backend). */
+  rounds?: number;
   /** Events in flight from the client at once (default 100). */
   emitWindow?: number;
   /** Why it cannot run here, decided before starting (e.g. a peer that is not installed). */

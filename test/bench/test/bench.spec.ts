@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 150_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -59,5 +59,5 @@ describe('npm run bench -- --quick (ws, nest-tcp, raw-ws)', () => {
       (r: { name: string; inFlight: number; workload: string }) => r.name === 'ws' && r.inFlight === 100 && r.workload === 'request-response',
     );
     expect(ws100).toEqual(expect.objectContaining({ kind: 'transport', baseline: 'nest-tcp', ratio: expect.any(Number) }));
-  }, 60_000);
+  }, 160_000);
 });
