@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { ValidationPipe, type Type } from '@nestjs/common';
-import { RpcException } from '@nestjs/microservices';
+import { RpcException, Server } from '@nestjs/microservices';
 import type { Scenario } from '../scenario.js';
-import { onMessage } from '../rig.js';
+import { onEvent, onMessage, serverInstance } from '../rig.js';
 import { errorText } from '../util.js';
 
 /** What users do to send validation errors over a transport: an RpcException from the pipe. */
@@ -67,6 +67,60 @@ export const context: Scenario[] = [
       const got = (await rig.request(client, rig.p('headers'), send(client, { hello: 1 }, headers))) as Record<string, string>;
       assert.ok(got, 'the handler saw metadata');
       for (const [key, value] of Object.entries(headers)) assert.equal(got[key], value, `header ${key}`);
+    },
+  },
+  {
+    id: 'ctx.processing-hooks',
+    title: "Nest's processing hooks run around every request and every event",
+    needs: ['requestResponse', 'events'],
+    patterns: { messages: ['hooked'], events: ['hooked-event'] },
+    sends:
+      '`hooked` ← `1`, then `emit("hooked-event", 2)`, to a server whose `setOnProcessingStartHook` / `setOnProcessingEndHook` (Nest 12; what tracing and metrics integrations attach to) record what they see',
+    asserts: 'for the request and for the event: the start hook ran, then the handler inside it, then the end hook, each hook with the handler’s `@Ctx()`',
+    notApplicable: () =>
+      typeof (Server.prototype as { setOnProcessingStartHook?: unknown }).setOnProcessingStartHook === 'function'
+        ? undefined
+        : 'Nest 11 has no processing hooks',
+    async run(rig) {
+      const seen: Array<{ step: string; ctx: unknown }> = [];
+      const app = await rig.createServer([
+        onMessage(rig.p('hooked'), (_: unknown, ctx: unknown) => {
+          seen.push({ step: 'request handler', ctx });
+          return 'ok';
+        }),
+        onEvent(rig.p('hooked-event'), (_: unknown, ctx: unknown) => void seen.push({ step: 'event handler', ctx })),
+      ]);
+      const server = serverInstance(app);
+      server.setOnProcessingStartHook((_id: unknown, ctx: unknown, done: () => Promise<unknown>) => {
+        seen.push({ step: 'start', ctx });
+        return done();
+      });
+      server.setOnProcessingEndHook((_id: unknown, ctx: unknown) => void seen.push({ step: 'end', ctx }));
+      await rig.listen(app);
+      const client = await rig.client();
+      assert.equal(await rig.request(client, rig.p('hooked'), 1), 'ok');
+      await rig.until(
+        () => seen.length >= 3,
+        5_000,
+        () => `the request's end hook (saw ${seen.map((s) => s.step).join(', ') || 'nothing'})`,
+      );
+      await rig.sent(client.emit(rig.p('hooked-event'), 2));
+      await rig.until(
+        () => seen.length >= 6,
+        10_000,
+        () => `the event's hooks and handler (saw ${seen.map((s) => s.step).join(', ')})`,
+      );
+      assert.deepEqual(
+        seen.map((s) => s.step),
+        ['start', 'request handler', 'end', 'start', 'event handler', 'end'],
+      );
+      for (const [from, to] of [
+        [0, 3],
+        [3, 6],
+      ]) {
+        const [start, handler, end] = seen.slice(from, to);
+        assert.ok(start.ctx === handler.ctx && end.ctx === handler.ctx, `the hooks of the ${handler.step.split(' ')[0]} got the handler's @Ctx()`);
+      }
     },
   },
   {
