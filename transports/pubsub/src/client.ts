@@ -15,7 +15,7 @@ import {
 import { PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, PubSubAttributes } from './constants.js';
 import { endpointOf, PubSubAdmin } from './admin.js';
 import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
-import { PUBSUB_DEFAULTS, type PubSubClientOptions, validateClientOptions, pubSubConfig } from './options.js';
+import { type PubSubClientOptions, pubSubConfig, resolveClientOptions } from './options.js';
 import { type PubSubRecordOptions, unwrapRecord } from './record.js';
 import { closeStreamingPull } from './streaming-pull.js';
 
@@ -50,12 +50,12 @@ export class PubSubClient extends BrokeredClient {
   private connection?: Promise<void>;
   private reply?: { topic: string; subscriptionName: string; subscription: Subscription };
 
-  constructor(private readonly options: PubSubClientOptions) {
-    super({
-      transport: 'PubSubClient',
-      requestTimeout: validated(options).requestTimeout ?? PUBSUB_DEFAULTS.requestTimeout,
-      maxMessageBytes: options.maxMessageBytes ?? PUBSUB_DEFAULTS.maxMessageBytes,
-    });
+  private readonly options: ReturnType<typeof resolveClientOptions>;
+
+  constructor(options: PubSubClientOptions) {
+    const resolved = resolveClientOptions(options);
+    super({ transport: 'PubSubClient', requestTimeout: resolved.requestTimeout, maxMessageBytes: resolved.maxMessageBytes });
+    this.options = resolved;
     this.codec = resolveCodec('PubSubClient', options.codec);
     this.initializeSerializer(options as never);
     this.initializeDeserializer(options as never);
@@ -151,7 +151,7 @@ export class PubSubClient extends BrokeredClient {
     const published = topic.publishMessage({ data, attributes, orderingKey });
     // A failed publish pauses its ordering key, also one that fails after the caller stopped waiting.
     published.catch(() => orderingKey && topic.resumePublishing(orderingKey));
-    const timeout = this.options.publishTimeout ?? PUBSUB_DEFAULTS.publishTimeout;
+    const timeout = this.options.publishTimeout;
     const timedOut = new Error(`no answer within ${timeout} ms`);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -183,14 +183,16 @@ export class PubSubClient extends BrokeredClient {
   private topic(name: string): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = this.pubsub!.topic(name, { ...this.options.publishOptions, messageOrdering: true });
+      // The library's own retries end with publishTimeout too, instead of going on for a minute after the caller was failed.
+      const { publishOptions, publishTimeout } = this.options;
+      topic = this.pubsub!.topic(name, { ...publishOptions, gaxOpts: { timeout: publishTimeout, ...publishOptions?.gaxOpts }, messageOrdering: true });
       this.topics.set(name, topic);
     }
     return topic;
   }
 
   private admin(): PubSubAdmin {
-    return new PubSubAdmin(this.pubsub!, 'PubSubClient', this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout);
+    return new PubSubAdmin(this.pubsub!, 'PubSubClient', this.options.connectTimeout);
   }
 
   private async open(): Promise<void> {
@@ -199,10 +201,10 @@ export class PubSubClient extends BrokeredClient {
     const admin = this.admin();
     await admin.checkCredentials();
     if (typeof this.options.topic === 'string') {
-      await admin.ensureTopic(this.options.topic, this.options.autoCreate ?? PUBSUB_DEFAULTS.autoCreate);
+      await admin.ensureTopic(this.options.topic, this.options.autoCreate);
     }
-    if (this.options.requestResponse ?? PUBSUB_DEFAULTS.requestResponse) {
-      const name = uniqueName(this.options.replyTopicPrefix ?? PUBSUB_DEFAULTS.replyTopicPrefix);
+    if (this.options.requestResponse) {
+      const name = uniqueName(this.options.replyTopicPrefix);
       const topic = await admin.ensureTopic(name, true);
       await admin.ensureSubscription(name, topic, true, REPLY_SUBSCRIPTION_SETTINGS);
       const subscription = this.pubsub.subscription(name, { flowControl: { maxMessages: 1000 } });
@@ -239,7 +241,7 @@ export class PubSubClient extends BrokeredClient {
     this.reply = undefined;
     if (reply) {
       reply.subscription.removeAllListeners('message');
-      await closeStreamingPull(reply.subscription, this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout).catch(() => undefined);
+      await closeStreamingPull(reply.subscription, this.options.connectTimeout).catch(() => undefined);
       reply.subscription.removeAllListeners();
       const admin = this.admin();
       await admin
@@ -255,11 +257,6 @@ export class PubSubClient extends BrokeredClient {
 }
 
 const emitter = (subscription: Subscription) => subscription as unknown as EventEmitter;
-
-function validated(options: PubSubClientOptions): PubSubClientOptions {
-  validateClientOptions(options);
-  return options;
-}
 
 function withRecord(partial: ReadPacket): OutgoingPacket {
   const { data, options } = unwrapRecord(partial.data);

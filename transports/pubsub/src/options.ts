@@ -209,6 +209,28 @@ export function validateClientOptions(options: PubSubClientOptions): void {
   );
 }
 
+/** Server options, checked, with the defaults of PUBSUB_DEFAULTS filled in. */
+export function resolveServerOptions(options: PubSubServerOptions) {
+  validateServerOptions(options);
+  return { ...options, autoCreate: options.autoCreate ?? PUBSUB_DEFAULTS.autoCreate, connectTimeout: options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout };
+}
+
+/** Client options, checked, with the defaults of PUBSUB_DEFAULTS filled in. */
+export function resolveClientOptions(options: PubSubClientOptions) {
+  validateClientOptions(options);
+  const d = PUBSUB_DEFAULTS;
+  return {
+    ...options,
+    autoCreate: options.autoCreate ?? d.autoCreate,
+    connectTimeout: options.connectTimeout ?? d.connectTimeout,
+    requestResponse: options.requestResponse ?? d.requestResponse,
+    replyTopicPrefix: options.replyTopicPrefix ?? d.replyTopicPrefix,
+    requestTimeout: options.requestTimeout ?? d.requestTimeout,
+    publishTimeout: options.publishTimeout ?? d.publishTimeout,
+    maxMessageBytes: options.maxMessageBytes ?? d.maxMessageBytes,
+  };
+}
+
 /** The server's subscriptions, normalised. */
 export function subscriptionSpecs(options: PubSubServerOptions): PubSubSubscriptionSpec[] {
   const list = [...(options.subscription !== undefined ? [options.subscription] : []), ...(options.subscriptions ?? [])];

@@ -8,16 +8,16 @@ import {
   type ManualSettlement,
   type OutgoingReply,
   type PacketMetadata,
-  resolveCodec,
   sleep,
   TransportError,
   TransportStatus,
+  withServerDefaults,
 } from '@nest-transports/shared';
 import { endpointOf, PubSubAdmin } from './admin.js';
 import { PUBSUB_MAX_MESSAGE_BYTES, PUBSUB_TRANSPORT, PubSubAttributes } from './constants.js';
 import { PubSubContext, type PubSubInboundMessage } from './context.js';
 import { GrpcStatus, grpcCode } from './errors.js';
-import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec, pubSubConfig, subscriptionSpecs, validateServerOptions } from './options.js';
+import { PUBSUB_DEFAULTS, type PubSubServerOptions, type PubSubSubscriptionSpec, pubSubConfig, resolveServerOptions, subscriptionSpecs } from './options.js';
 import { type PubSubPushResult, parsePushRequest } from './push.js';
 import { backoffSeconds, DeliveryCounts, deadLetterAdvice, type RedeliveryPolicy } from './redelivery.js';
 import { ReplyPublisher } from './replies.js';
@@ -68,20 +68,13 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   private outage?: { since: number; timer?: NodeJS.Timeout; attempt: number };
   private probing = false;
 
-  constructor(private readonly options: PubSubServerOptions) {
-    validateServerOptions(options);
-    super({
-      ...options,
-      transport: 'PubSubServer',
-      messagingSystem: 'gcp_pubsub',
-      codec: resolveCodec('PubSubServer', options.codec),
-      maxConcurrency: options.maxConcurrency ?? PUBSUB_DEFAULTS.maxConcurrency,
-      closeTimeout: options.closeTimeout ?? PUBSUB_DEFAULTS.closeTimeout,
-      manualAck: options.manualAck ?? PUBSUB_DEFAULTS.manualAck,
-      onMalformed: options.onMalformed ?? PUBSUB_DEFAULTS.onMalformed,
-      maxReplyBytes: PUBSUB_MAX_MESSAGE_BYTES,
-    });
-    this.specs = subscriptionSpecs(options);
+  private readonly options: ReturnType<typeof resolveServerOptions>;
+
+  constructor(options: PubSubServerOptions) {
+    const resolved = resolveServerOptions(options);
+    super({ ...withServerDefaults('PubSubServer', resolved, PUBSUB_DEFAULTS), messagingSystem: 'gcp_pubsub', maxReplyBytes: PUBSUB_MAX_MESSAGE_BYTES });
+    this.options = resolved;
+    this.specs = subscriptionSpecs(resolved);
   }
 
   /** The `PubSub` client. */
@@ -145,18 +138,17 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     this.outage = undefined;
     for (const intake of this.intakes) clearTimeout(intake.reopenTimer);
     // The library nacks what it still leases after closeTimeout, and flushes acks.
-    const connectTimeout = this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout;
-    await Promise.allSettled(this.intakes.map((intake) => intake.subscription && closeStreamingPull(intake.subscription, connectTimeout)));
+    await Promise.allSettled(this.intakes.map((intake) => intake.subscription && closeStreamingPull(intake.subscription, this.options.connectTimeout)));
     for (const intake of this.intakes) intake.subscription?.removeAllListeners();
     this.intakes = [];
   }
 
   private get autoCreate() {
-    return this.options.autoCreate ?? PUBSUB_DEFAULTS.autoCreate;
+    return this.options.autoCreate;
   }
 
   private admin() {
-    return new PubSubAdmin(this.pubsub!, 'PubSubServer', this.options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout);
+    return new PubSubAdmin(this.pubsub!, 'PubSubServer', this.options.connectTimeout);
   }
 
   private intakeOf(spec: PubSubSubscriptionSpec, name: string): Intake {
