@@ -2,6 +2,7 @@ import { type ConsumerMessages, jetstream, type JsMsg } from '@nats-io/jetstream
 import { type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   BrokeredServer,
+  deferred,
   describeError,
   type Inbound,
   type ManualSettlement,
@@ -61,6 +62,8 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
   private link?: NatsLink;
   private consumed?: ConsumerMessages;
   private intake?: Promise<void>;
+  /** Resolved once the NATS server has dropped this server's pull request: hand-backs wait for it. */
+  private pullClosed?: { promise: Promise<void>; resolve: () => void };
   private stopping = new AbortController();
   private requestSubscriptions: Subscription[] = [];
   private deadLetters?: DeadLetters;
@@ -159,6 +162,7 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
       );
     }
     const batch = options.batchSize ?? Math.min(this.settings.maxConcurrency, JETSTREAM_DEFAULTS.maxBatchSize);
+    this.pullClosed = deferred<void>();
     this.consumed = await (await jetstream(nc).consumers.get(stream, consumer)).consume({ max_messages: batch, expires: PULL_EXPIRES_MS });
     this.intake = this.consume(this.consumed, this.stopping.signal);
     void this.watch(this.consumed, `${stream}/${consumer}`);
@@ -206,11 +210,18 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
     }
     for (const subscription of requests) subscription.unsubscribe();
     this.stopping.abort();
-    // Stops pulling; the messages already here are handed back (nak) by the loop as it ends.
-    await this.consumed?.close();
-    await this.intake;
-    this.consumed = undefined;
-    this.intake = undefined;
+    try {
+      // Stops pulling; the messages already here go to release('closing'), which waits for the end below.
+      await this.consumed?.close();
+      await this.intake;
+      // The flush's round trip follows the pull inbox's UNSUB: past it, the NATS server has no
+      // interest for the pull request and drops it, so a nak can no longer be redelivered to it.
+      if (this.consumed && nc && !nc.isClosed()) await within(nc.flush(), STOP_FLUSH_MS, 'the NATS flush').catch(() => undefined);
+    } finally {
+      this.pullClosed?.resolve();
+      this.consumed = undefined;
+      this.intake = undefined;
+    }
   }
 
   /**
@@ -298,6 +309,9 @@ export class JetStreamServer extends BrokeredServer<Message, JetStreamServerEven
   protected async release(inbound: Inbound<Message>, reason: ReleaseReason): Promise<void> {
     const { message } = inbound;
     if (fromStream(message)) {
+      // Naked while this server's pull request is open, a message is redelivered into it (NATS 2.9
+      // keeps it until it expires) and lost to this closing server until ack_wait: wait until it is gone.
+      if (reason === 'closing') await this.pullClosed?.promise;
       // Behind a failed message of its subject: it comes back with it, as late as it does.
       nak(message, reason === 'order' ? (this.retryDelay(inbound) ?? 0) * 1000 : 0);
       return;
