@@ -1,11 +1,19 @@
 import { type CustomTransportStrategy, type IncomingRequest, type MessageHandler, Server } from '@nestjs/microservices';
-import { isObservable, lastValueFrom } from 'rxjs';
+import { finalize, isObservable, lastValueFrom } from 'rxjs';
 import { type Consumer, MemoryBroker } from './broker';
 import { MemoryContext } from './context';
 import { type MemoryServerOptions, SERVER_DEFAULTS, nonEmptyString, positiveInteger } from './options';
 import { decode, encode } from './wire';
 
 const NO_HANDLER = 'There is no matching message handler defined in the remote service.';
+
+/** Nest's processing hooks (what tracing and metrics attach to): Nest 12 runs them with `runWithProcessingHooks`, Nest 11 has the hooks alone. */
+type Hooked = {
+  runWithProcessingHooks?: (context: MemoryContext, fn: (runEndHook: () => void) => Promise<void>) => Promise<void>;
+  onProcessingStartHook?: (transportId: unknown, context: MemoryContext, done: () => Promise<unknown>) => unknown;
+  onProcessingEndHook?: (transportId: unknown, context: MemoryContext) => void;
+  transportId?: unknown;
+};
 
 /** The server strategy: `NestFactory.createMicroservice(AppModule, { strategy: new MemoryServer({ queue }) })`. */
 export class MemoryServer extends Server implements CustomTransportStrategy {
@@ -84,14 +92,16 @@ export class MemoryServer extends Server implements CustomTransportStrategy {
       reply({ err: NO_HANDLER, isDisposed: true });
       return 'ack';
     }
-    const response$ = this.transformToObservable(await handler(packet.data, ctx));
     // The delivery is done once the last reply (isDisposed) is out: close() waits for it.
-    await new Promise<void>((resolve) =>
-      this.send(response$, (message) => {
-        reply(message);
-        if (message.isDisposed || message.err) resolve();
-      }),
-    );
+    await new Promise<void>((resolve, reject) => {
+      this.withProcessingHooks(ctx, async (runEndHook) => {
+        const response$ = this.transformToObservable(await handler(packet.data, ctx)).pipe(finalize(runEndHook));
+        this.send(response$, (message) => {
+          reply(message);
+          if (message.isDisposed || message.err) resolve();
+        });
+      }).catch(reject);
+    });
     return 'ack';
   }
 
@@ -102,11 +112,35 @@ export class MemoryServer extends Server implements CustomTransportStrategy {
       return 'ack';
     }
     try {
-      const result = await handler(data, ctx);
-      if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+      await this.withProcessingHooks(ctx, async (runEndHook) => {
+        const result = await handler(data, ctx);
+        if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+        runEndHook();
+      });
       return 'ack';
     } catch {
       return 'nack';
     }
+  }
+
+  private withProcessingHooks(ctx: MemoryContext, fn: (runEndHook: () => void) => Promise<void>): Promise<void> {
+    const hooked = this as unknown as Hooked;
+    if (typeof hooked.runWithProcessingHooks === 'function') return hooked.runWithProcessingHooks(ctx, fn);
+    if (typeof hooked.onProcessingStartHook !== 'function') return fn(() => undefined);
+    let ended = false;
+    const runEndHook = () => {
+      if (ended) return;
+      ended = true;
+      hooked.onProcessingEndHook?.(hooked.transportId, ctx);
+    };
+    const run = async () => {
+      try {
+        await fn(runEndHook);
+      } catch (err) {
+        runEndHook();
+        throw err;
+      }
+    };
+    return Promise.resolve(hooked.onProcessingStartHook(hooked.transportId, ctx, run)).then(() => undefined);
   }
 }
