@@ -39,6 +39,8 @@ export const EVENTS = {
 export const DECLINED_CARD_SUFFIX = '0002';
 /** A sku whose warehouse never answers in time: the orchestrator's timeout path. */
 export const SLOW_SKU = 'slow-sku';
+/** How long that warehouse takes: 2 s after the orchestrator has given up. */
+export const SLOW_WAREHOUSE_MS = 7000;
 
 export const INITIAL_STOCK: Record<string, number> = { 'book-1': 10, 'pen-7': 100, [SLOW_SKU]: 5 };
 

@@ -1,7 +1,7 @@
 import { Controller, Inject, Injectable } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
-import { EVENTS, INITIAL_STOCK, PATTERNS, reasonOf, SLOW_SKU, type Order, type OrderLine } from './domain.js';
+import { EVENTS, INITIAL_STOCK, PATTERNS, reasonOf, SLOW_SKU, SLOW_WAREHOUSE_MS, type Order, type OrderLine } from './domain.js';
 import { PEERS, type Peers } from './peers.js';
 
 @Injectable()
@@ -46,7 +46,7 @@ export class InventoryController {
 
   @MessagePattern(PATTERNS.reserve)
   async reserve(@Payload() order: Order): Promise<{ reserved: true }> {
-    if (slowWarehouse(order)) await new Promise((r) => setTimeout(r, 1500));
+    if (slowWarehouse(order)) await new Promise((r) => setTimeout(r, SLOW_WAREHOUSE_MS));
     this.stock.reserve(order);
     return { reserved: true };
   }

@@ -52,7 +52,7 @@ export async function runSaga(transport: TransportName, variants: Variant[], log
           const sku = placed.lines[0].sku;
           const before = await stockOf(sku);
           const outcome = await firstValueFrom(gateway.send<OrderOutcome>('orders.place', { order: placed, variant }).pipe(timeout(30_000)));
-          if (sku === SLOW_SKU) await new Promise((r) => setTimeout(r, 1200)); // let the late reservation arrive: it must be refused
+          if (sku === SLOW_SKU) await new Promise((r) => setTimeout(r, 3000)); // let the late reservation arrive (2 s after the timeout): it must be refused
           const after = await stockOf(sku);
           results.push({ variant, scenario: scenario.name, outcome, stock: { sku, before, after } });
           const detail = outcome.status === 'confirmed' ? `payment ${outcome.paymentId}` : `reason: ${outcome.reason}`;

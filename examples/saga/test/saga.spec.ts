@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { stopAllBackends } from '@nest-transports/backends';
+import { STEP_TIMEOUT_MS } from '../src/orchestrated/orchestrator.js';
 import { runSaga, type ScenarioResult } from '../src/run.js';
 import { TRANSPORTS } from '../src/transports.js';
 
@@ -32,7 +33,7 @@ describe.each(TRANSPORTS)('the order saga over %s', (transport) => {
     }
 
     const timedOut = byName(results, 'orchestrated', 'inventory timeout');
-    expect(timedOut.outcome).toMatchObject({ status: 'cancelled', reason: 'inventory did not answer inventory.reserve within 1000 ms' });
+    expect(timedOut.outcome).toMatchObject({ status: 'cancelled', reason: `inventory did not answer inventory.reserve within ${STEP_TIMEOUT_MS} ms` });
     expect(timedOut.outcome.steps).toEqual(['inventory.failed', 'inventory.released']);
     // The late reservation landed after the release and was refused: no stock leaked.
     expect(timedOut.stock.after).toBe(timedOut.stock.before);

@@ -3,8 +3,8 @@ import { catchError, firstValueFrom, map, of, timeout, TimeoutError } from 'rxjs
 import { PATTERNS, reasonOf, type Order, type OrderOutcome } from '../domain.js';
 import { PEERS, type Peers } from '../peers.js';
 
-/** How long the orchestrator waits for each step before compensating. */
-export const STEP_TIMEOUT_MS = 1000;
+/** How long the orchestrator waits for each step before compensating (a round trip through a queue on a busy machine can take seconds). */
+export const STEP_TIMEOUT_MS = 5000;
 
 type Step<T> = { ok: true; value: T } | { ok: false; reason: string };
 
