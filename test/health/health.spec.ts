@@ -9,13 +9,20 @@ import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { freePort, resolveBackend, sqsClientConfig, stopAllBackends } from '@nest-transports/backends';
 import { JetStreamClient, JetStreamServer } from '@nest-transports/jetstream';
 import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
+import { RedisStreamsClient, RedisStreamsServer } from '@nest-transports/redis-streams';
 import { type HealthIndicatorResult, uniqueName, within } from '@nest-transports/shared';
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
+import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
 import { pubsubTopic } from '../tracing/backends.js';
 
-const [sqsBackend, pubsubBackend, natsBackend] = await Promise.all([resolveBackend('sqs'), resolveBackend('pubsub'), resolveBackend('nats')]);
+const [sqsBackend, pubsubBackend, natsBackend, redisBackend] = await Promise.all([
+  resolveBackend('sqs'),
+  resolveBackend('pubsub'),
+  resolveBackend('nats'),
+  resolveBackend('redis'),
+]);
 afterAll(stopAllBackends);
 
 @Controller()
@@ -29,8 +36,25 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
 });
 
-async function listen(strategy: CustomTransportStrategy & { close(): unknown }) {
-  @Module({ controllers: [Quiet] })
+/** An event handler that holds every event until `release()`, and says when it got one. */
+function heldEvents() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let got!: () => void;
+  const first = new Promise<void>((resolve) => (got = resolve));
+  @Controller()
+  class Held {
+    @EventPattern('held')
+    async held(@Payload() _data: unknown) {
+      got();
+      await released;
+    }
+  }
+  return { controller: Held, first, release };
+}
+
+async function listen(strategy: CustomTransportStrategy & { close(): unknown }, controller: new () => unknown = Quiet) {
+  @Module({ controllers: [controller] })
   class ServiceModule {}
   const app = await NestFactory.createMicroservice(ServiceModule, { strategy, logger: false });
   closers.push(() => app.close());
@@ -158,6 +182,42 @@ describe('health indicators', () => {
       closers.push(() => nowhere.close());
       const down = await within(nowhere.health({ timeoutMs: 3000 }), 10_000, 'the health of an unreachable NATS');
       expect(down.jetstream.status).toBe('down');
+    });
+  });
+
+  (redisBackend.available ? describe : describe.skip)('redis-streams', () => {
+    it("reports the group's lag and pending entries (XINFO GROUPS); down when the group is gone and once closed", async () => {
+      const url = redisBackend.available ? redisBackend.url : '';
+      const stream = uniqueName('health');
+      const redis = new Redis(url);
+      closers.push(async () => {
+        await redis.del(stream, `${stream}:dead-letter`);
+        redis.disconnect();
+      });
+      await redis.xgroup('CREATE', stream, 'svc', '0', 'MKSTREAM');
+      const client = new RedisStreamsClient({ url, stream });
+      closers.push(() => client.close());
+      for (let i = 0; i < 3; i++) await lastValueFrom(client.emit('held', i));
+      // createGroups off: the server must not create the group again once the test deletes it.
+      const server = new RedisStreamsServer({ url, stream, group: 'svc', maxConcurrency: 1, createGroups: false });
+      expect(statusOf(await server.health())).toBe('down'); // not listening yet
+      const held = heldEvents();
+      const app = await listen(server, held.controller);
+      await within(held.first, 10_000, 'the first event at its handler');
+      // One entry held by the only handler slot (pending), the other two not yet read by the group (lag).
+      const report = await terminus(
+        () => server.health({ key: 'redis-streams' }),
+        () => client.health({ key: 'client' }),
+      );
+      expect(report).toMatchObject({
+        status: 'ok',
+        info: { 'redis-streams': { status: 'up', group: `${stream}/svc`, backlog: 2, unacked: 1, consumers: 1, inFlight: 1 }, client: { status: 'up' } },
+      });
+      await redis.xgroup('DESTROY', stream, 'svc');
+      expect((await server.health()).redisstreams).toMatchObject({ status: 'down', message: expect.stringContaining('group "svc"') });
+      held.release();
+      await app.close();
+      expect(statusOf(await server.health())).toBe('down');
     });
   });
 });

@@ -47,10 +47,43 @@ export async function removeIdleConsumer(link: RedisLink, stream: string, group:
   if (pending.length === 0) await link.call('XGROUP', 'DELCONSUMER', stream, group, consumer);
 }
 
-function groupName(info: unknown): string | undefined {
+/**
+ * The group's backlog from `XINFO GROUPS`: `lag`, entries not yet delivered to the group (Redis ≥ 7;
+ * absent before, and when Redis cannot tell after deletions or trimming), `pending`, delivered and not
+ * acknowledged, and the number of consumers.
+ */
+export async function groupBacklog(
+  link: RedisLink,
+  transport: string,
+  stream: string,
+  group: string,
+): Promise<{ lag?: number; pending: number; consumers: number }> {
+  let groups: unknown[];
+  try {
+    groups = (await link.call('XINFO', 'GROUPS', stream)) as unknown[];
+  } catch (err) {
+    if (/no such key/i.test(replyError(err))) throw new RedisStreamsResourceError(`${transport}: stream "${stream}" does not exist`);
+    throw err;
+  }
+  const info = groups.find((g) => groupName(g) === group);
+  if (!info) throw new RedisStreamsResourceError(`${transport}: group "${group}" of stream "${stream}" does not exist`);
+  const lag = field(info, 'lag');
+  return {
+    ...(lag !== undefined && lag !== null && { lag: Number(lag) }),
+    pending: Number(field(info, 'pending')),
+    consumers: Number(field(info, 'consumers')),
+  };
+}
+
+function field(info: unknown, name: string): unknown {
   const flat = info as unknown[];
-  for (let i = 0; i + 1 < flat.length; i += 2) if (String(flat[i]) === 'name') return String(flat[i + 1]);
+  for (let i = 0; i + 1 < flat.length; i += 2) if (String(flat[i]) === name) return flat[i + 1];
   return undefined;
+}
+
+function groupName(info: unknown): string | undefined {
+  const name = field(info, 'name');
+  return name === undefined ? undefined : String(name);
 }
 
 const notAStream = (transport: string, key: string) =>

@@ -13,7 +13,7 @@ import {
   within,
   withServerDefaults,
 } from '@nest-transports/shared';
-import { ensureGroup, removeIdleConsumer } from './admin.js';
+import { ensureGroup, groupBacklog, removeIdleConsumer } from './admin.js';
 import { ClaimRenewal } from './claims.js';
 import { callBuffer, closeLink, followStatus, openLink, type RedisLink, replyError } from './connection.js';
 import { RedisStreamsContext } from './context.js';
@@ -89,6 +89,15 @@ export class RedisStreamsServer extends BrokeredServer<StreamEntry, RedisStreams
 
   override on<K extends keyof RedisStreamsServerEvents>(event: K, callback: RedisStreamsServerEvents[K]): void {
     super.on(event, callback);
+  }
+
+  /**
+   * Health details: the group's backlog from `XINFO GROUPS` — `backlog`, entries not yet delivered to
+   * the group (its `lag`, Redis ≥ 7), and `unacked`, delivered but not acknowledged (its `pending`).
+   */
+  protected override async healthDetails(): Promise<Record<string, unknown>> {
+    const { lag, pending, consumers } = await groupBacklog(this.commands!, 'RedisStreamsServer', this.stream, this.group);
+    return { group: `${this.stream}/${this.group}`, ...(lag !== undefined && { backlog: lag }), unacked: pending, consumers };
   }
 
   // ---- intake ----
