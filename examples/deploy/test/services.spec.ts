@@ -83,6 +83,10 @@ describe('the saga services deployed as separate processes', () => {
     try {
       const outcome = await firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order('ws-1'), variant: 'orchestrated' }).pipe(timeout(10_000)));
       expect(outcome).toMatchObject({ status: 'confirmed' });
+      // Each process logged its part of the order with the trace id the transports carried across them.
+      const traces = replicas.map((r) => [...r.output.join('').matchAll(/trace ([0-9a-f]{32}) .*\(order ws-1\)/g)].map((m) => m[1]));
+      expect(traces.map((ids) => ids.length > 0)).toEqual([true, true, true]);
+      expect(new Set(traces.flat()).size).toBe(1);
     } finally {
       await client.close();
     }

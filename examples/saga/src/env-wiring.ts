@@ -5,6 +5,7 @@ import { RedisStreamsClient, RedisStreamsServer } from '@nest-transports/redis-s
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
 import type { AnyClient, ServiceName } from './peers.js';
+import { traceBuiltinClient } from './tracing.js';
 import { TRANSPORTS, type TransportName, type Wiring } from './transports.js';
 
 type Env = Record<string, string | undefined>;
@@ -27,10 +28,8 @@ export function wireFromEnv(env: Env = process.env): Wiring {
   const prefix = env.SAGA_PREFIX ?? 'saga';
   const port = Number(env.PORT ?? 3001);
   const peerUrl = (s: ServiceName) => required(env, `${s.toUpperCase()}_URL`, `the address of the ${s} service, e.g. ws://${s}:3001`);
-  const builtin = (options: MicroserviceOptions) => ({
-    server: () => options,
-    client: () => ClientProxyFactory.create(options as never) as unknown as AnyClient,
-  });
+  const builtinClient = (options: MicroserviceOptions) => traceBuiltinClient(transport, ClientProxyFactory.create(options as never) as unknown as AnyClient);
+  const builtin = (options: MicroserviceOptions) => ({ server: () => options, client: () => builtinClient(options) });
   const done = async () => undefined;
 
   switch (transport) {
@@ -47,11 +46,7 @@ export function wireFromEnv(env: Env = process.env): Wiring {
         transport,
         dispose: done,
         server: () => ({ transport: Transport.TCP, options: { host: '0.0.0.0', port } }),
-        client: (s) =>
-          ClientProxyFactory.create({
-            transport: Transport.TCP,
-            options: { host: hostPort(s).hostname, port: Number(hostPort(s).port) },
-          }) as unknown as AnyClient,
+        client: (s) => builtinClient({ transport: Transport.TCP, options: { host: hostPort(s).hostname, port: Number(hostPort(s).port) } }),
       };
     }
     case 'sqs': {
@@ -103,11 +98,15 @@ export function wireFromEnv(env: Env = process.env): Wiring {
     case 'nats':
       return { transport, dispose: done, ...builtin({ transport: Transport.NATS, options: { servers: [env.NATS_URL ?? 'nats://localhost:4222'] } }) };
     case 'mqtt':
-      return { transport, dispose: done, ...builtin({ transport: Transport.MQTT, options: { url: env.MQTT_URL ?? 'mqtt://localhost:1883' } }) };
+      return {
+        transport,
+        dispose: done,
+        ...builtin({ transport: Transport.MQTT, options: { url: env.MQTT_URL ?? 'mqtt://localhost:1883', protocolVersion: 5 } }),
+      };
     case 'rmq': {
       const rmq = (s: ServiceName) =>
         ({ transport: Transport.RMQ, options: { urls: [env.AMQP_URL ?? 'amqp://localhost:5672'], queue: `${prefix}-${s}` } }) as MicroserviceOptions;
-      return { transport, dispose: done, server: rmq, client: (s) => ClientProxyFactory.create(rmq(s) as never) as unknown as AnyClient };
+      return { transport, dispose: done, server: rmq, client: (s) => builtinClient(rmq(s)) };
     }
   }
 }

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { wireFromEnv } from './env-wiring.js';
 import { SERVICES, type ServiceName } from './peers.js';
 import { startService, stopService } from './services.js';
+import { startTracing } from './tracing.js';
 
 /**
  * One saga service per process, configured from the environment (see env-wiring.ts), with
@@ -14,6 +15,7 @@ if (!SERVICES.includes(name)) {
   process.exit(2);
 }
 
+startTracing(); // every line a service logs for a message carries the message's trace id
 let ready = false;
 const health = createServer((req, res) => {
   const ok = req.url === '/healthz' || (req.url === '/readyz' && ready);

@@ -1,11 +1,13 @@
 import { Module, type INestMicroservice, type Provider, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { OrderEvents } from './choreographed/order-events.js';
 import { InventoryController, Stock } from './inventory.js';
 import { OrderOrchestrator } from './orchestrated/orchestrator.js';
 import { OrdersController } from './orders.js';
 import { PaymentsController, Ledger } from './payments.js';
 import { PEERS, SERVICES, type Peers, type ServiceName } from './peers.js';
+import { type LogSink, printEntry, TraceLog } from './trace-log.js';
+import { traceBuiltinServer } from './tracing.js';
 import type { Wiring } from './transports.js';
 
 const PARTS: Record<ServiceName, { controllers: Type[]; providers: Provider[] }> = {
@@ -20,14 +22,26 @@ export interface RunningService {
   peers: Peers;
 }
 
-/** Starts one service as its own Nest microservice, with a client to each other service. */
-export async function startService(name: ServiceName, wiring: Wiring): Promise<RunningService> {
+/**
+ * Starts one service as its own Nest microservice, with a client to each other service; every
+ * message it handles is logged to `log` with its trace id.
+ */
+export async function startService(name: ServiceName, wiring: Wiring, log: LogSink = printEntry): Promise<RunningService> {
   const peers = Object.fromEntries(SERVICES.map((s) => [s, wiring.client(s)])) as Peers;
-  @Module({ controllers: PARTS[name].controllers, providers: [...PARTS[name].providers, { provide: PEERS, useValue: peers }] })
+  @Module({
+    controllers: PARTS[name].controllers,
+    providers: [...PARTS[name].providers, { provide: PEERS, useValue: peers }, { provide: APP_INTERCEPTOR, useValue: new TraceLog(name, log) }],
+  })
   class ServiceModule {}
-  const app = await NestFactory.createMicroservice(ServiceModule, { ...wiring.server(name), logger: ['error'] });
-  await app.listen();
-  return { name, app, peers };
+  const service = { name, app: await NestFactory.createMicroservice(ServiceModule, { ...wiring.server(name), logger: ['error'] }), peers };
+  try {
+    traceBuiltinServer(wiring.transport, service.app);
+    await service.app.listen();
+    return service;
+  } catch (err) {
+    await stopService(service).catch(() => undefined);
+    throw err;
+  }
 }
 
 export async function stopService({ app, peers }: RunningService): Promise<void> {

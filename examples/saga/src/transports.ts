@@ -10,6 +10,7 @@ import { RedisStreamsClient, RedisStreamsServer } from '@nest-transports/redis-s
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
 import type { AnyClient, ServiceName } from './peers.js';
+import { traceBuiltinClient } from './tracing.js';
 
 export const TRANSPORTS = ['ws', 'sqs', 'pubsub', 'jetstream', 'redis-streams', 'tcp', 'redis', 'nats', 'mqtt', 'rmq'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
@@ -47,7 +48,7 @@ export async function wire(transport: TransportName, namespace: string): Promise
   if (backend && !backend.available) throw new Error(`${transport}: ${backend.reason}`);
   const url = backend?.available ? backend.url : '';
   const none = async () => undefined;
-  const clientOf = (options: MicroserviceOptions) => ClientProxyFactory.create(options as never) as unknown as AnyClient;
+  const clientOf = (options: MicroserviceOptions) => traceBuiltinClient(transport, ClientProxyFactory.create(options as never) as unknown as AnyClient);
 
   switch (transport) {
     case 'ws':
@@ -74,7 +75,8 @@ export async function wire(transport: TransportName, namespace: string): Promise
       return { transport, dispose: none, server: () => nats, client: () => clientOf(nats) };
     }
     case 'mqtt': {
-      const mqtt = { transport: Transport.MQTT, options: { url } } as MicroserviceOptions;
+      // MQTT 5: user properties carry the trace context.
+      const mqtt = { transport: Transport.MQTT, options: { url, protocolVersion: 5 } } as MicroserviceOptions;
       return { transport, dispose: none, server: () => mqtt, client: () => clientOf(mqtt) };
     }
     case 'rmq': {

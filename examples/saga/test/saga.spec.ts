@@ -37,5 +37,20 @@ describe.each(TRANSPORTS)('the order saga over %s', (transport) => {
     expect(timedOut.outcome.steps).toEqual(['inventory.failed', 'inventory.released']);
     // The late reservation landed after the release and was refused: no stock leaked.
     expect(timedOut.stock.after).toBe(timedOut.stock.before);
+
+    // One trace per order: every service's log lines about it carry the trace it was placed in.
+    for (const result of results) {
+      expect({ scenario: `${result.variant} / ${result.scenario}`, traces: [...new Set(result.logs.map((e) => e.traceId))] }).toEqual({
+        scenario: `${result.variant} / ${result.scenario}`,
+        traces: [result.traceId],
+      });
+    }
+    for (const variant of ['orchestrated', 'choreographed']) {
+      for (const scenario of ['happy path', 'payment declined']) {
+        const services = new Set(byName(results, variant, scenario).logs.map((e) => e.service));
+        expect({ variant, scenario, services }).toEqual({ variant, scenario, services: new Set(['orders', 'inventory', 'payments']) });
+      }
+    }
+    expect(new Set(results.map((r) => r.traceId)).size).toBe(results.length); // and a trace of its own
   }, 90_000);
 });
