@@ -6,6 +6,7 @@ import { firstValueFrom, timeout } from 'rxjs';
 import { freePort, resolveBackend, stopAllBackends } from '@nest-transports/backends';
 import { SqsClient } from '@nest-transports/sqs';
 import { WsClient } from '@nest-transports/ws';
+import { Redis } from 'ioredis';
 import type { Order, OrderOutcome } from '../../saga/src/domain.js';
 
 const ENTRY = fileURLToPath(new URL('../../saga/dist/service.js', import.meta.url));
@@ -18,8 +19,14 @@ interface Replica {
 
 const replicas: Replica[] = [];
 
-/** Starts one service process with the environment a Deployment would give it. */
+/** Starts one service process with the environment a Deployment would give it, and waits until it is ready. */
 async function startReplica(env: Record<string, string>): Promise<Replica> {
+  const replica = await spawnReplica(env);
+  await waitReady(replica);
+  return replica;
+}
+
+async function spawnReplica(env: Record<string, string>): Promise<Replica> {
   const healthPort = await freePort();
   const output: string[] = [];
   const child = fork(ENTRY, [], {
@@ -30,8 +37,27 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
   child.stderr!.on('data', (d) => output.push(String(d)));
   const replica = { child, output, healthPort };
   replicas.push(replica);
-  await waitReady(replica);
   return replica;
+}
+
+/** GET a probe: its status and terminus's JSON report; undefined while nothing answers. */
+async function probe(replica: Replica, path: '/healthz' | '/readyz') {
+  return fetch(`http://127.0.0.1:${replica.healthPort}${path}`).then(
+    async (r) => ({ status: r.status, body: (await r.json()) as { status: string; info?: Record<string, any>; error?: Record<string, any> } }),
+    () => undefined,
+  );
+}
+
+/** Polls a probe until `done` holds (bounded), returning its last answer. */
+async function probeUntil(replica: Replica, path: '/healthz' | '/readyz', done: (answer: Awaited<ReturnType<typeof probe>>) => boolean, ms = 90_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (replica.child.exitCode !== null) throw new Error(`exited ${replica.child.exitCode}: ${replica.output.join('')}`);
+    const answer = await probe(replica, path);
+    if (done(answer)) return answer!;
+    if (Date.now() > deadline) throw new Error(`${path} answered ${JSON.stringify(answer)} after ${ms} ms: ${replica.output.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 // A replica is a Node process loading Nest and a transport: on a busy machine that took over 20 s
@@ -89,6 +115,33 @@ describe('the saga services deployed as separate processes', () => {
       expect(new Set(traces.flat()).size).toBe(1);
     } finally {
       await client.close();
+    }
+  }, 300_000);
+
+  it("answer the readiness probe with the transport's health(): up with the backend, down with the reason without it", async () => {
+    const redisBackend = await resolveBackend('redis');
+    if (!redisBackend.available) throw new Error(redisBackend.reason);
+    const prefix = `deploy-${Date.now().toString(36)}`;
+    const redis = new Redis(redisBackend.url);
+    try {
+      const up = await startReplica({ SERVICE: 'inventory', TRANSPORT: 'redis-streams', REDIS_URL: redisBackend.url, SAGA_PREFIX: prefix });
+      const ready = await probe(up, '/readyz');
+      expect(ready).toMatchObject({
+        status: 200,
+        body: { status: 'ok', info: { inventory: { status: 'up', group: `${prefix}-inventory/inventory`, backlog: 0, unacked: 0 } } },
+      });
+
+      const nowhere = `redis://127.0.0.1:${await freePort()}`;
+      const down = await spawnReplica({ SERVICE: 'inventory', TRANSPORT: 'redis-streams', REDIS_URL: nowhere, SAGA_PREFIX: prefix });
+      const unready = await probeUntil(down, '/readyz', (answer) => answer?.body.error?.inventory?.message !== 'starting' && answer !== undefined);
+      expect(unready).toMatchObject({
+        status: 503,
+        body: { status: 'error', error: { inventory: { status: 'down', message: expect.stringContaining(nowhere) } } },
+      });
+      expect(await probe(down, '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } }); // alive: it keeps trying
+    } finally {
+      await redis.del(`${prefix}-inventory`);
+      redis.disconnect();
     }
   }, 300_000);
 
