@@ -51,6 +51,8 @@ export class PeerConnection implements WsConnection {
   private burst = 0;
   /** When unsent replies last moved (a write completed, or the queue was empty when one was added). */
   private lastProgress = Date.now();
+  /** Bytes of the write in progress the kernel had not taken at the last look (see tookBytes). */
+  private lastUnwritten = -1;
   private corked = false;
   private corkedFrames = 0;
   private corkedBytes = 0;
@@ -104,18 +106,36 @@ export class PeerConnection implements WsConnection {
       this.raw.cork();
     }
     const queued = socket.bufferedAmount;
-    if (queued > this.limits.maxBufferedBytes / 2) this.overHighWater(queued);
+    if (queued > this.limits.maxBufferedBytes / 2) this.overHighWater();
   }
 
   /**
    * Drops the peer when its unsent replies are over the limit and none moved for
-   * `slowReaderTimeout`. Called on writes and from the server's periodic sweep.
+   * `slowReaderTimeout`. Called only from the server's periodic sweep, which knows whether its own
+   * event loop was blocked: a server busy producing replies for seconds reads nothing meanwhile,
+   * and a peer must not be judged on time in which its reading could not be seen.
    */
   checkSlowReader(now = Date.now()): boolean {
     const queued = this.queued;
-    if (queued <= this.limits.maxBufferedBytes || now - this.lastProgress <= this.limits.slowReaderTimeout) return false;
+    if (queued <= this.limits.maxBufferedBytes) return false;
+    if (this.tookBytes()) this.lastProgress = now;
+    if (now - this.lastProgress <= this.limits.slowReaderTimeout) return false;
     this.onSlowReader(this, queued);
     return true;
+  }
+
+  /**
+   * True when the kernel took part of the write in progress since the last look. A peer that reads
+   * slowly (a busy machine) may need seconds to take one large reply: it is reading, and only a
+   * peer that took nothing is a slow reader. libuv's count of the bytes left is what Node's own
+   * socket timeout watches for the same question; without it (TLS) only completed writes count.
+   */
+  private tookBytes(): boolean {
+    const unwritten = (this.raw as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize;
+    if (typeof unwritten !== 'number') return false;
+    const took = this.lastUnwritten >= 0 && unwritten < this.lastUnwritten;
+    this.lastUnwritten = unwritten;
+    return took;
   }
 
   /**
@@ -167,8 +187,7 @@ export class PeerConnection implements WsConnection {
     }
   }
 
-  private overHighWater(queued: number): void {
-    if (queued > this.limits.maxBufferedBytes && this.checkSlowReader()) return;
+  private overHighWater(): void {
     if (!this.paused) {
       // Requests already read keep running and their replies are sent; no new ones are read.
       this.paused = true;

@@ -24,7 +24,7 @@ describe('backpressure: a client that reads its replies is never dropped', () =>
     cleanups.push(() => ws.close());
     const results = await within(Promise.allSettled(Array.from({ length: n }, () => firstValueFrom(ws.send(pattern, size)))), 60_000, `${n} replies`);
     const delivered = results.filter((r) => r.status === 'fulfilled' && (r.value as string).length === size).length;
-    console.log(`[backpressure] ${pattern}: ${delivered} of ${n} replies of ${size} bytes delivered`);
+    console.log(`[backpressure] ${pattern}: ${delivered} of ${n} replies of ${size} bytes delivered; closes: ${dropped.join(', ') || 'none'}`);
     expect(delivered).toBe(n);
     expect(dropped).toEqual([]);
   });
