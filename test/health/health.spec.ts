@@ -6,11 +6,11 @@ import { Controller, Module, ServiceUnavailableException } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { type CustomTransportStrategy, EventPattern, Payload } from '@nestjs/microservices';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { freePort, resolveBackend, sqsClientConfig, stopAllBackends } from '@nest-transports/backends';
+import { freePort, resolveBackend, sqsClientConfig, stopAllBackends, within } from '@nest-transports/backends';
 import { JetStreamClient, JetStreamServer } from '@nest-transports/jetstream';
 import { PubSubClient, PubSubServer } from '@nest-transports/pubsub';
 import { RedisStreamsClient, RedisStreamsServer } from '@nest-transports/redis-streams';
-import { type HealthIndicatorResult, uniqueName, within } from '@nest-transports/shared';
+import { type HealthIndicatorResult, uniqueName } from '@nest-transports/shared';
 import { SqsClient, SqsServer } from '@nest-transports/sqs';
 import { WsClient, WsServer } from '@nest-transports/ws';
 import { Redis } from 'ioredis';

@@ -11,11 +11,16 @@
 //   LEAK_CHECK=off         no check
 //   LEAK_CHECK_GRACE_MS    how long leftovers may take to close (default 3000)
 //
+// TEST_TIME_SCALE (default 1; see test/backends/src/time-scale.ts) stretches every timeout of the
+// file once its tests are collected: jest's testTimeout, each test's and hook's own, and the two
+// bounds above.
+//
 // Jest bounds tests and hooks but not a file's loading: a top-level await that never settles
 // would hang the run. A file still loading after LOAD_TIMEOUT_MS (default 180000) ends the
 // process with a failure, naming the file and what it has open.
 import { promisify } from 'node:util';
 import NodeEnvironment from 'jest-environment-node';
+import { testTimeScale } from '../backends/dist/time-scale.js';
 import { activeHandles, backendNames, describeAlive, describeHandle } from './resources.js';
 
 const realSetTimeout = globalThis.setTimeout;
@@ -24,8 +29,9 @@ const realClearTimeout = globalThis.clearTimeout;
 const sleep = (ms) => new Promise((resolve) => realSetTimeout(resolve, ms));
 
 const MODE = process.env.LEAK_CHECK ?? 'fail';
-const GRACE_MS = Number(process.env.LEAK_CHECK_GRACE_MS ?? 3000);
-const LOAD_TIMEOUT_MS = Number(process.env.LOAD_TIMEOUT_MS ?? 180_000);
+const SCALE = testTimeScale();
+const GRACE_MS = Math.round(Number(process.env.LEAK_CHECK_GRACE_MS ?? 3000) * SCALE);
+const LOAD_TIMEOUT_MS = Math.round(Number(process.env.LOAD_TIMEOUT_MS ?? 180_000) * SCALE);
 // Above this many live entries the timer table drops the ones that already ran or were cleared.
 const PRUNE_AT = 2000;
 
@@ -37,6 +43,20 @@ function origin(error) {
     .slice(0, 6)
     .map((line) => line.trim())
     .join('\n      ');
+}
+
+/** Multiplies every timeout of the collected tests and hooks, and the default one, by TEST_TIME_SCALE. */
+function scaleTimeouts(state) {
+  if (SCALE === 1) return;
+  state.testTimeout = Math.round(state.testTimeout * SCALE);
+  const visit = (block) => {
+    for (const hook of block.hooks) if (hook.timeout) hook.timeout = Math.round(hook.timeout * SCALE);
+    for (const child of block.children) {
+      if (child.type === 'describeBlock') visit(child);
+      else if (child.timeout) child.timeout = Math.round(child.timeout * SCALE);
+    }
+  };
+  visit(state.rootDescribeBlock);
 }
 
 /** "describe › test" without jest's root block. */
@@ -150,7 +170,10 @@ export default class LeakCheckingEnvironment extends NodeEnvironment {
 
   async handleTestEvent(event, state) {
     if (event.name === 'setup') this.watchLoading();
-    if (event.name === 'run_start') realClearTimeout(this.loading);
+    if (event.name === 'run_start') {
+      realClearTimeout(this.loading);
+      scaleTimeouts(state);
+    }
     if (MODE === 'off') return;
     switch (event.name) {
       case 'test_start':

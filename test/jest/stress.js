@@ -8,6 +8,7 @@
 //
 //   STRESS_BURNERS        busy threads (default: one per core; 0 for none)
 //   STRESS_ROUND_MINUTES  a round still running after this long is killed and reported as hung (default 30)
+//   TEST_TIME_SCALE       passed on to jest as given (default 1: the suite must pass with every core busy as written)
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -127,7 +128,7 @@ function runRound(n) {
 mkdirSync(outDir, { recursive: true });
 const burner = startBurner();
 console.log(
-  `[stress] ${rounds} round(s) of jest ${jestArgs.join(' ') || '(every test)'} with ${burners} busy thread(s) on ${availableParallelism()} core(s), CI=${process.env.CI ?? 'true'}`,
+  `[stress] ${rounds} round(s) of jest ${jestArgs.join(' ') || '(every test)'} with ${burners} busy thread(s) on ${availableParallelism()} core(s), CI=${process.env.CI ?? 'true'}, TEST_TIME_SCALE=${process.env.TEST_TIME_SCALE || 1}`,
 );
 const results = [];
 for (let n = 1; n <= rounds; n++) {

@@ -2,7 +2,8 @@ import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { tracingReady, within } from '@nest-transports/shared';
+import { tracingReady } from '@nest-transports/shared';
+import { within } from '@nest-transports/backends';
 
 /**
  * The real OpenTelemetry SDK, registered globally for a test file: an in-memory exporter

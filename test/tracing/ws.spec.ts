@@ -1,5 +1,5 @@
 import { freePort } from '@nest-transports/backends';
-import { within } from '@nest-transports/shared';
+import { within } from '@nest-transports/backends';
 import { WsClient, WsServer } from '@nest-transports/ws';
 import { WebSocket } from 'ws';
 import { describeTracing } from './scenarios.js';

@@ -19,6 +19,7 @@ export type { FauxqsInstance } from './sqs.js';
 export { findPubSubEmulator, startPubSubEmulator, resolvePubSub } from './pubsub.js';
 export type { PubSubEmulator } from './pubsub.js';
 export { Seen } from './seen.js';
+export { scaled, testTimeScale, within } from './time-scale.js';
 
 export const BACKEND_NAMES: readonly BackendName[] = ['redis', 'nats', 'mqtt', 'amqp', 'kafka', 'sqs', 'elasticmq', 'pubsub'];
 

@@ -15,6 +15,7 @@ options:
   --probe                 run every scenario as if every capability were claimed, to find out what
                           a transport does; writes conformance-probe.{json,md}, never the verdict
   --fail-on-leaks         an unhandled error raised while a server or client closes fails the scenario
+  --time-scale=N          multiply every time limit by N (at least 1; default 1), for a slow or busy machine
   --out=DIR               where to write the reports (default: reports)
   --catalogue             print the scenario catalogue (markdown) and exit
   -h, --help              this text

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { testTimeScale } from '@nest-transports/backends';
 import type { Availability, TransportDescriptor } from './descriptor.js';
 import {
   missingRequirement,
@@ -19,8 +20,10 @@ export interface JestOptions extends RunOptions {
   scenarios?: Scenario[];
 }
 
-function declare(t: TransportDescriptor, availability: () => Promise<Availability>, known: Availability | undefined, opts: JestOptions): void {
+function declare(t: TransportDescriptor, availability: () => Promise<Availability>, known: Availability | undefined, given: JestOptions): void {
   validateDescriptor(t);
+  // The test run's time scale (TEST_TIME_SCALE, default 1) unless the spec gives its own.
+  const opts = { ...given, timeScale: given.timeScale ?? testTimeScale() };
   describe(`conformance: ${t.name} (${t.kind})`, () => {
     for (const scenario of opts.scenarios ?? catalogue) {
       const skip = notApplicableReason(t, scenario) ?? missingRequirement(scenario);
@@ -52,7 +55,7 @@ function declare(t: TransportDescriptor, availability: () => Promise<Availabilit
  * unreachable backend the machine offers is a failing test instead.
  */
 export async function describeConformance(t: TransportDescriptor, opts: JestOptions = {}): Promise<void> {
-  const availability = await resolveSafely(t);
+  const availability = await resolveSafely(t, { timeScale: opts.timeScale ?? testTimeScale() });
   declare(t, async () => availability, availability, opts);
 }
 
@@ -63,5 +66,5 @@ export async function describeConformance(t: TransportDescriptor, opts: JestOpti
  */
 export function describeConformanceSync(t: TransportDescriptor, opts: JestOptions = {}): void {
   let pending: Promise<Availability> | undefined;
-  declare(t, () => (pending ??= resolveSafely(t)), undefined, opts);
+  declare(t, () => (pending ??= resolveSafely(t, { timeScale: opts.timeScale ?? testTimeScale() })), undefined, opts);
 }

@@ -14,7 +14,7 @@ import { scenarios } from './scenarios/index.js';
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
 const FLAGS = ['--probe', '--fail-on-leaks', '--catalogue'];
-const VALUED = ['--only=', '--out='];
+const VALUED = ['--only=', '--out=', '--time-scale='];
 
 class UsageError extends Error {}
 
@@ -54,6 +54,11 @@ export async function run(argv: string[], usage: string): Promise<number> {
   const outDir = value('--out=') || 'reports';
   const probe = argv.includes('--probe');
   const failOnLeaks = argv.includes('--fail-on-leaks');
+  const timeScale = Number(value('--time-scale=') ?? 1);
+  if (!Number.isFinite(timeScale) || timeScale < 1) {
+    console.error(`--time-scale=${value('--time-scale=')}: use a number of at least 1 (2 doubles every time limit)`);
+    return 2;
+  }
   const catalogue = only ? scenarios.filter((s) => only.some((prefix) => s.id.startsWith(prefix))) : scenarios;
   if (!catalogue.length) {
     console.error(`--only=${value('--only=')} matches no scenario (ids: ${scenarios.map((s) => s.id).join(', ')})`);
@@ -101,7 +106,7 @@ export async function run(argv: string[], usage: string): Promise<number> {
         const detail = r.outcome === 'fail' ? ` — ${r.error}` : r.leaks.length ? ` — leak: ${r.leaks.join('; ')}` : '';
         if (r.outcome !== 'n/a') process.stdout.write(`${head} ${k}/${n} ${r.scenario}: ${r.outcome} (${r.ms} ms)${detail}\n`);
       },
-      { failOnLeaks, claimed: t.capabilities },
+      { failOnLeaks, timeScale, claimed: t.capabilities },
     );
     if (!report.available) process.stdout.write(`${head}: backend unavailable — ${report.reason}\n`);
     for (const error of report.errors) process.stdout.write(`${head}: ${error}\n`);

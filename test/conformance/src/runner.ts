@@ -27,7 +27,7 @@ const CLEANUP_MS = 15_000;
  */
 export const RULES = [
   'A scenario needing a capability the transport does not claim is n/a, with the reason: never run, never passed.',
-  'Each scenario runs in a namespace of its own with fresh servers and clients, and every wait is bounded: 20 s per scenario (or the scenario’s own limit), times the row’s time scale (its descriptor’s timeoutMs over 20 s, at least 1), which also stretches the waits inside the scenario. A hung transport fails its scenario, not the run.',
+  'Each scenario runs in a namespace of its own with fresh servers and clients, and every wait is bounded: 20 s per scenario (or the scenario’s own limit), times the row’s time scale (its descriptor’s timeoutMs over 20 s, at least 1, times the run’s --time-scale), which also stretches the waits inside the scenario. A hung transport fails its scenario, not the run.',
   'An unhandled rejection or uncaught exception raised while a scenario runs fails it, whatever the transport.',
   'The suite closes clients first, then servers, and waits for nothing transport-specific before a close. An unhandled error raised while a close() runs is a leak of that close(): listed with the scenario and marked `*` in the matrix; it fails the scenario only with --fail-on-leaks.',
   'A close() that throws or does not finish within 5 s (times the row’s time scale) fails the scenario, naming the client or server; so does an error from the descriptor’s cleanup().',
@@ -36,11 +36,18 @@ export const RULES = [
 
 /**
  * How much slower than the default this row's backend is allowed to be: its `timeoutMs` (or the
- * run's) over the 20 s default, at least 1. Every time limit of its scenarios — the scenario's own
- * and the waits inside it — is multiplied by it.
+ * run's) over the 20 s default, at least 1, times the run's `timeScale` (a slow or busy machine).
+ * Every time limit of its scenarios — the scenario's own, the waits inside it, the closes — is
+ * multiplied by it.
  */
 export function timeScale(t: TransportDescriptor, opts: RunOptions = {}): number {
-  return Math.max(1, (opts.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS) / DEFAULT_TIMEOUT_MS);
+  return Math.max(1, (opts.timeoutMs ?? t.timeoutMs ?? DEFAULT_TIMEOUT_MS) / DEFAULT_TIMEOUT_MS) * runScale(opts);
+}
+
+function runScale(opts: RunOptions): number {
+  const scale = opts.timeScale ?? 1;
+  if (!Number.isFinite(scale) || scale < 1) throw new RangeError(`timeScale is ${scale}: use a number of at least 1`);
+  return scale;
 }
 
 /** The time limit of one scenario on one row. */
@@ -70,6 +77,12 @@ export function unavailableOutcome(t: TransportDescriptor, env: NodeJS.ProcessEn
 export interface RunOptions {
   /** Overrides every descriptor's `timeoutMs` (see timeScale). */
   timeoutMs?: number;
+  /**
+   * Multiplies every time limit of the run, on every row (default 1): for a machine slower or
+   * busier than the one the limits were written for. The CLI's `--time-scale`; the jest adapter
+   * takes it from `TEST_TIME_SCALE`.
+   */
+  timeScale?: number;
   /** Leaks (unhandled errors raised while a close() runs) fail the scenario. */
   failOnLeaks?: boolean;
 }
@@ -155,7 +168,9 @@ export async function runScenario(t: TransportDescriptor, scenario: Scenario, av
   const closeErrors = await withTimeout(rig.dispose(), rig.ms(20_000), 'closing servers and clients').catch((err) => [err]);
   let cleanupError: string | null = null;
   if (t.cleanup) {
-    await withTimeout(t.cleanup(rig.env), CLEANUP_MS, `${t.name} cleanup(env)`).catch((err) => void (cleanupError = `cleanup(env) threw: ${errorText(err)}`));
+    await withTimeout(t.cleanup(rig.env), rig.ms(CLEANUP_MS), `${t.name} cleanup(env)`).catch(
+      (err) => void (cleanupError = `cleanup(env) threw: ${errorText(err)}`),
+    );
   }
   await new Promise((resolve) => setImmediate(resolve));
   logs.stop();
@@ -187,9 +202,9 @@ export interface TransportReport {
   results: ScenarioResult[];
 }
 
-export async function resolveSafely(t: TransportDescriptor): Promise<Availability> {
+export async function resolveSafely(t: TransportDescriptor, opts: RunOptions = {}): Promise<Availability> {
   try {
-    return await withTimeout(t.resolve(), 60_000, `resolving ${t.name}'s backend`);
+    return await withTimeout(t.resolve(), Math.round(60_000 * runScale(opts)), `resolving ${t.name}'s backend`);
   } catch (err) {
     return { available: false, reason: `resolve() failed: ${errorText(err)}` };
   }
@@ -221,7 +236,7 @@ export async function runTransport(
   onResult?: (result: ScenarioResult, index: number, total: number) => void,
   opts: RunOptions & { claimed?: Capability[] } = {},
 ): Promise<TransportReport> {
-  const availability = await resolveSafely(t);
+  const availability = await resolveSafely(t, opts);
   const results: ScenarioResult[] = [];
   for (const [i, scenario] of scenarios.entries()) {
     const r = await runScenario(t, scenario, availability, opts);
@@ -230,7 +245,9 @@ export async function runTransport(
   }
   const errors: string[] = [];
   if (t.cleanupRun)
-    await withTimeout(t.cleanupRun(), CLEANUP_MS, `${t.name} cleanupRun()`).catch((err) => errors.push(`cleanupRun() threw: ${errorText(err)}`));
+    await withTimeout(t.cleanupRun(), Math.round(CLEANUP_MS * timeScale(t, opts)), `${t.name} cleanupRun()`).catch((err) =>
+      errors.push(`cleanupRun() threw: ${errorText(err)}`),
+    );
   return {
     name: t.name,
     kind: t.kind,

@@ -89,5 +89,6 @@ describe('nest-conformance (the built CLI)', () => {
   it('unknown options and transports: exit 2 with the usage or the known names', async () => {
     expect(await cli('--frobnicate')).toMatchObject({ code: 2, output: expect.stringContaining('unknown option --frobnicate') });
     expect(await cli('nosuch')).toMatchObject({ code: 2, output: expect.stringContaining('unknown transport "nosuch" (built-in rows: tcp, redis') });
+    expect(await cli('--time-scale=0')).toMatchObject({ code: 2, output: expect.stringContaining('--time-scale=0: use a number of at least 1') });
   });
 });

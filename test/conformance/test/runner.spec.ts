@@ -141,6 +141,21 @@ describe('runner', () => {
     expect(waits).toEqual([15_000, 1.5]);
   });
 
+  it("the run's timeScale (a busy machine) multiplies every row's bounds, on top of the row's own", async () => {
+    const slow = fake({ timeoutMs: 30_000 });
+    expect([timeScale(fake(), { timeScale: 2 }), timeScale(slow, { timeScale: 2 })]).toEqual([2, 3]);
+    expect(scenarioLimit(slow, byId('rr.basic'), { timeScale: 2 })).toBe(60_000);
+    expect(() => timeScale(fake(), { timeScale: 0.5 })).toThrow('timeScale is 0.5: use a number of at least 1');
+    let waits: number[] = [];
+    await runScenario(
+      fake(),
+      scenario(async (rig) => void (waits = [rig.ms(10_000), rig.scale])),
+      up,
+      { timeScale: 3 },
+    );
+    expect(waits).toEqual([30_000, 3]);
+  });
+
   it('a hung scenario fails with a timeout instead of hanging the run', async () => {
     const r = await runScenario(
       fake(),

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scaled } from '@nest-transports/backends';
 
 // The leak check and the exit watchdog, proven able to fail: a child jest runs fixtures that
 // leak on purpose (test/jest/fixtures) with the repository's environment and global teardown.
@@ -23,7 +24,8 @@ function runFixtures(env: Record<string, string>, fixtures: string[], jestArgs: 
   const args = ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', jest, '--config', 'test/jest/fixtures/jest.config.js'];
   const child = spawn(process.execPath, [...args, '--runInBand', '--json', `--outputFile=${outputFile}`, ...jestArgs, ...fixtures], {
     cwd: root,
-    env: { ...process.env, CI: 'false', ...env },
+    // The fixtures' own bounds as written (their messages name them); this file's bounds scale.
+    env: { ...process.env, CI: 'false', TEST_TIME_SCALE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -78,7 +80,7 @@ describe('leak check (a child jest over fixtures that leak on purpose)', () => {
 
   it('closes what a file left behind, so that the run still exits by itself', () => {
     expect(run.output).not.toMatch(/FAILED TO EXIT/);
-    expect(run.exitedAfterMs).toBeLessThan(20_000);
+    expect(run.exitedAfterMs).toBeLessThan(scaled(20_000));
   });
 });
 
@@ -90,7 +92,7 @@ describe('exit watchdog', () => {
       /FAILED TO EXIT: still alive 2000 ms after the global teardown began. What kept it alive:\n {2}- Server listening on 127\.0\.0\.1:\d+/,
     );
     expect(run.code).toBe(1);
-    expect(run.exitedAfterMs).toBeLessThan(20_000);
+    expect(run.exitedAfterMs).toBeLessThan(scaled(20_000));
   }, 120_000);
 
   it('catches what a test file left open when the per-file check is off, naming the server and the connection', async () => {
@@ -100,7 +102,7 @@ describe('exit watchdog', () => {
     expect(run.output).toMatch(/- Server listening on 127\.0\.0\.1:\d+/);
     expect(run.output).toMatch(/- Socket 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+/);
     expect(run.code).toBe(1);
-    expect(run.exitedAfterMs).toBeLessThan(20_000);
+    expect(run.exitedAfterMs).toBeLessThan(scaled(20_000));
   }, 120_000);
 });
 
@@ -110,6 +112,22 @@ describe('load watchdog', () => {
     const run = await runFixtures({ LOAD_TIMEOUT_MS: '2000' }, [], ['--testMatch', '<rootDir>/test/jest/fixtures/loading/*.fixture.ts']);
     expect(run.output).toMatch(/hang\.fixture\.ts was still loading 2000 ms after it started/);
     expect(run.code).toBe(1);
-    expect(Date.now() - started).toBeLessThan(40_000);
+    expect(Date.now() - started).toBeLessThan(scaled(40_000));
+  }, 120_000);
+});
+
+describe('TEST_TIME_SCALE', () => {
+  const slow = ['--testMatch', '<rootDir>/test/jest/fixtures/time-scale/*.fixture.ts'];
+
+  it('stretches the timeouts of tests and hooks', async () => {
+    const run = await runFixtures({ TEST_TIME_SCALE: '5' }, [], slow);
+    expect(run.report?.numPassedTests).toBe(1);
+    expect(run.code).toBe(0);
+  }, 120_000);
+
+  it('leaves them as written at 1 (so the fixture can fail)', async () => {
+    const run = await runFixtures({ TEST_TIME_SCALE: '1' }, [], slow);
+    expect(run.report?.numFailedTests).toBe(1);
+    expect(run.output).toMatch(/Exceeded timeout of 200 ms for a hook/);
   }, 120_000);
 });

@@ -13,7 +13,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { type INestMicroservice, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { resolveBackend } from '@nest-transports/backends';
-import { uniqueName, within } from '@nest-transports/shared';
+import { uniqueName } from '@nest-transports/shared';
+import { scaled, within } from '@nest-transports/backends';
 import { JetStreamClient, type JetStreamClientOptions, JetStreamServer, type JetStreamServerOptions } from '../src/index.js';
 
 /** The NATS server's URL (NATS_URL, or the local one), or why there is none. */
@@ -82,7 +83,7 @@ export class Fixture {
 
   /** The consumer's counts once nothing is left unacknowledged (acks are asynchronous), or after `ms`. */
   async settled(stream: string, consumer: string, ms = 5000) {
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + scaled(ms);
     let counts = await this.pending(stream, consumer);
     while (counts.unacked > 0 && Date.now() < deadline) {
       await this.nc.flush(); // one round trip to the NATS server between polls

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deferred, within } from '@nest-transports/shared';
+import { deferred } from '@nest-transports/shared';
+import { within } from '@nest-transports/backends';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/bad-credentials.mjs', import.meta.url));
 

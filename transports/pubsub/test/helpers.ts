@@ -1,8 +1,8 @@
-import { within, deferred } from '@nest-transports/shared';
+import { deferred } from '@nest-transports/shared';
 import { PubSub, type CreateSubscriptionOptions } from '@google-cloud/pubsub';
 import { Module, type INestMicroservice, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { resolveBackend, stopAllBackends } from '@nest-transports/backends';
+import { resolveBackend, stopAllBackends, within } from '@nest-transports/backends';
 import { uniqueName } from '@nest-transports/shared';
 import { PubSubClient, type PubSubClientOptions, PubSubServer, type PubSubServerOptions } from '../src/index.js';
 

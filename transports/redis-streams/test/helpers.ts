@@ -1,6 +1,6 @@
 import { type INestMicroservice, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { resolveBackend } from '@nest-transports/backends';
+import { resolveBackend, scaled } from '@nest-transports/backends';
 import { uniqueName } from '@nest-transports/shared';
 import { Redis } from 'ioredis';
 import { RedisStreamsClient, type RedisStreamsClientOptions, RedisStreamsServer, type RedisStreamsServerOptions } from '../src/index.js';
@@ -41,7 +41,8 @@ export class Fixture {
   }
 
   /** Entries of a stream once there are at least `n`, or fails after `ms`. */
-  async waitEntries(stream: string, n: number, ms = 10_000) {
+  async waitEntries(stream: string, n: number, bound = 10_000) {
+    const ms = scaled(bound);
     const deadline = Date.now() + ms;
     for (;;) {
       const got = await this.entries(stream);
@@ -59,7 +60,7 @@ export class Fixture {
 
   /** The group's pending count once it is 0 (acks are asynchronous), or the last count after `ms`. */
   async settled(stream: string, group: string, ms = 5000): Promise<number> {
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + scaled(ms);
     let count = await this.pending(stream, group);
     while (count > 0 && Date.now() < deadline) {
       await this.redis.call('XREAD', 'BLOCK', '50', 'STREAMS', `${stream}:none`, '$');

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Module, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { elasticMqRegion, resolveBackend, sqsClientConfig, stopAllBackends } from '@nest-transports/backends';
+import { elasticMqRegion, resolveBackend, sqsClientConfig, scaled, stopAllBackends } from '@nest-transports/backends';
 import { deferred, uniqueName } from '@nest-transports/shared';
 import { SqsClient, SqsServer, type SqsClientOptions, type SqsServerOptions } from '../src/index.js';
 
@@ -164,8 +164,9 @@ export class Collector<T> {
     this.waiters = this.waiters.filter((w) => (this.items.length >= w.count ? (w.resolve(), false) : true));
   }
 
-  wait(count: number, ms = 10_000): Promise<T[]> {
+  wait(count: number, bound = 10_000): Promise<T[]> {
     if (this.items.length >= count) return Promise.resolve(this.items);
+    const ms = scaled(bound);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${count} items, got ${this.items.length}`)), ms);
       this.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve(this.items)) });
@@ -174,7 +175,8 @@ export class Collector<T> {
 }
 
 /** Polls `check` until it returns true; for broker state no event announces. */
-export async function eventually(check: () => Promise<boolean> | boolean, ms = 10_000, everyMs = 100): Promise<void> {
+export async function eventually(check: () => Promise<boolean> | boolean, bound = 10_000, everyMs = 100): Promise<void> {
+  const ms = scaled(bound);
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);

@@ -3,7 +3,8 @@ import { QueueDoesNotExist, SendMessageCommand, SQSClient } from '@aws-sdk/clien
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
-import { ConnectionClosedError, InvalidOptionError, RequestTimeoutError, within } from '@nest-transports/shared';
+import { ConnectionClosedError, InvalidOptionError, RequestTimeoutError } from '@nest-transports/shared';
+import { within } from '@nest-transports/backends';
 import { resolveClientOptions, SqsClient, type SqsContext, SqsRecord } from '../src/index.js';
 import { Collector, deferred, describeSqs, eventually, type SqsTestBed } from './helpers.js';
 

@@ -1,4 +1,5 @@
-import { within, deferred } from '@nest-transports/shared';
+import { deferred } from '@nest-transports/shared';
+import { within } from '@nest-transports/backends';
 import { Controller, Module, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsClient, WsServer, type WsClientOptions, type WsServerOptions } from '../src/index.js';

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { deferred, within } from '@nest-transports/shared';
+import { deferred } from '@nest-transports/shared';
+import { within } from '@nest-transports/backends';
 import type { WsServerOptions } from '../src/index.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/server.mjs', import.meta.url));
