@@ -154,6 +154,19 @@ export function checkTargets(rows: ResultRow[]): TargetCheck[] {
   add('ws ≥ 0.8× raw-ws request-response at 100 in flight', ws100, rr('raw-ws', 100), { min: 0.8 });
   add('ws ≥ 0.8× raw-ws events', find(rows, 'ws', 'events'), find(rows, 'raw-ws', 'events'), { min: 0.8 });
   add("ws ≥ 0.8× raw-ws-batched request-response at 100 in flight (same write batching: Nest's own cost)", ws100, rr('raw-ws-batched', 100), { min: 0.8 });
+  // Tracing: with @opentelemetry/api loaded and no SDK registered, nothing changes (issue 22's zero-cost claim).
+  for (const inFlight of [1, 100])
+    add(`ws+otel-api ≥ 0.95× ws-no-otel request-response at ${inFlight} in flight (API, no SDK)`, rr('ws+otel-api', inFlight), rr('ws-no-otel', inFlight), {
+      min: 0.95,
+    });
+  add('ws+otel-api ≥ 0.95× ws-no-otel events (API, no SDK)', find(rows, 'ws+otel-api', 'events'), find(rows, 'ws-no-otel', 'events'), { min: 0.95 });
+  add(
+    'ws+otel-api server CPU per message ≤ 1.05× ws-no-otel, request-response at 100 in flight (API, no SDK)',
+    rr('ws+otel-api', 100),
+    rr('ws-no-otel', 100),
+    { max: 1.05 },
+    cpu,
+  );
   for (const [name, raw, min] of [
     ['sqs', 'raw-sqs', 0.95],
     ['pubsub', 'raw-pubsub', 0.9],

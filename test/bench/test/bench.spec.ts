@@ -61,3 +61,27 @@ describe('npm run bench -- --quick (ws, nest-tcp, raw-ws)', () => {
     expect(ws100).toEqual(expect.objectContaining({ kind: 'transport', baseline: 'nest-tcp', ratio: expect.any(Number) }));
   }, 160_000);
 });
+
+describe('npm run bench -- --targets ws-no-otel,ws+otel-api,ws+otel-sdk (what tracing costs)', () => {
+  it('runs the three rows, the API hidden from the first and present in the others, with the zero-cost target', async () => {
+    const out = path.join(dir, 'otel.json');
+    const { code, stderr } = await runBench(['--quick', '--targets', 'ws-no-otel,ws+otel-api,ws+otel-sdk', '--workloads', 'rr1', '--out', out]);
+    expect({ code, stderr: code ? stderr : '' }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    // A row whose process could (or could not) resolve @opentelemetry/api against its mode is skipped with the reason.
+    expect(report.skipped).toEqual([]);
+    expect(report.results.map((r: { name: string; baseline?: string }) => [r.name, r.baseline])).toEqual([
+      ['ws-no-otel', undefined],
+      ['ws+otel-api', 'ws-no-otel'],
+      ['ws+otel-sdk', 'ws-no-otel'],
+    ]);
+    expect(report.targets).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          target: expect.stringContaining('ws+otel-api ≥ 0.95× ws-no-otel request-response at 1 in flight'),
+          detail: expect.stringMatching(/^\d/),
+        }),
+      ]),
+    );
+  }, 160_000);
+});
