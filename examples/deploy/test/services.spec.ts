@@ -3,7 +3,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, timeout } from 'rxjs';
-import { freePort, resolveBackend, stopAllBackends } from '@nest-transports/backends';
+import { freePort, resolveBackend, scaled, stopAllBackends } from '@nest-transports/backends';
 import { SqsClient } from '@nest-transports/sqs';
 import { WsClient } from '@nest-transports/ws';
 import { Redis } from 'ioredis';
@@ -49,7 +49,8 @@ async function probe(replica: Replica, path: '/healthz' | '/readyz') {
 }
 
 /** Polls a probe until `done` holds (bounded), returning its last answer. */
-async function probeUntil(replica: Replica, path: '/healthz' | '/readyz', done: (answer: Awaited<ReturnType<typeof probe>>) => boolean, ms = 90_000) {
+async function probeUntil(replica: Replica, path: '/healthz' | '/readyz', done: (answer: Awaited<ReturnType<typeof probe>>) => boolean, bound = 90_000) {
+  const ms = scaled(bound);
   const deadline = Date.now() + ms;
   for (;;) {
     if (replica.child.exitCode !== null) throw new Error(`exited ${replica.child.exitCode}: ${replica.output.join('')}`);
