@@ -108,7 +108,9 @@ describe('the saga services deployed as separate processes', () => {
     expect(health.status).toBe(200);
     const client = new WsClient({ url: urls.ORDERS_URL });
     try {
-      const outcome = await firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order('ws-1'), variant: 'orchestrated' }).pipe(timeout(10_000)));
+      const outcome = await firstValueFrom(
+        client.send<OrderOutcome>('orders.place', { order: order('ws-1'), variant: 'orchestrated' }).pipe(timeout(scaled(10_000))),
+      );
       expect(outcome).toMatchObject({ status: 'confirmed' });
       // Each process logged its part of the order with the trace id the transports carried across them.
       const traces = replicas.map((r) => [...r.output.join('').matchAll(/trace ([0-9a-f]{32}) .*\(order ws-1\)/g)].map((m) => m[1]));
@@ -172,7 +174,7 @@ describe('the saga services deployed as separate processes', () => {
     try {
       const outcomes = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
-          firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order(`${prefix}-${i}`), variant: 'orchestrated' }).pipe(timeout(30_000))),
+          firstValueFrom(client.send<OrderOutcome>('orders.place', { order: order(`${prefix}-${i}`), variant: 'orchestrated' }).pipe(timeout(scaled(30_000)))),
         ),
       );
       expect(outcomes.every((o) => o.status === 'confirmed')).toBe(true);

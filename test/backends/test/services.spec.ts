@@ -5,7 +5,7 @@ import { connect as connectAmqp } from 'amqplib';
 import { Redis } from 'ioredis';
 import { connectAsync as connectMqtt } from 'mqtt';
 import { connect as connectNats } from '@nats-io/transport-node';
-import { resolveBackend, stopAllBackends } from '../src/index.js';
+import { resolveBackend, scaled, stopAllBackends } from '../src/index.js';
 import { freePort, isPortOpen, LOCAL_SERVICES, resolveLocalService, waitForPort, type LocalServiceName } from '../src/services.js';
 import type { ResolvedBackend } from '../src/types.js';
 
@@ -25,7 +25,7 @@ describe('port probes', () => {
     const port = await freePort();
     const started = Date.now();
     expect(await waitForPort('127.0.0.1', port, 300)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(scaled(2000));
   });
 });
 

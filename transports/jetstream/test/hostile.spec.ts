@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { firstValueFrom, timeout } from 'rxjs';
-import { freePort } from '@nest-transports/backends';
+import { freePort, scaled } from '@nest-transports/backends';
 import { type JetStreamClient, JetStreamHeaders } from '../src/index.js';
 import { client, Fixture, names, natsBackend } from './helpers.js';
 
@@ -28,7 +28,7 @@ suite(`JetStream server in its own process, fed hostile messages ${backend.reaso
   /** A well-behaved client after each hostile case: the service is alive and answers. */
   const stillServing = async () => {
     expect(service.exitCode).toBeNull();
-    expect(await firstValueFrom(good.send<number>('inventory.stock', 'book-1').pipe(timeout(10_000)))).toEqual(expect.any(Number));
+    expect(await firstValueFrom(good.send<number>('inventory.stock', 'book-1').pipe(timeout(scaled(10_000))))).toEqual(expect.any(Number));
   };
 
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
-import { freePort } from '@nest-transports/backends';
+import { freePort, scaled } from '@nest-transports/backends';
 import { deferred } from '@nest-transports/shared';
 import { BackendUnreachableError, ConnectionClosedError, JetStreamClient, JetStreamServer, type JetStreamServerOptions } from '../src/index.js';
 import { client, Fixture, names, natsBackend, Seen, startApp } from './helpers.js';
@@ -202,7 +202,7 @@ suite(`JetStream lifecycle ${backend.reason ?? ''}`, () => {
     await started.promise;
     const closing = Date.now();
     await app.close();
-    expect(Date.now() - closing).toBeLessThan(3000);
+    expect(Date.now() - closing).toBeLessThan(scaled(3000));
     expect(await fixture.pending(n.stream, consumer)).toMatchObject({ unacked: 1 });
     releaseStuck.resolve();
     await c.close();

@@ -11,6 +11,7 @@ import {
   PayloadTooLargeError,
   RequestTimeoutError,
 } from '../src/index.js';
+import { scaled } from '@nest-transports/backends';
 import { client, Fixture, names, natsBackend, startApp } from './helpers.js';
 
 const slowStarted = deferred();
@@ -123,7 +124,7 @@ suite(`JetStream request-response ${backend.reason ?? ''}`, () => {
       code: 'NO_RESPONDERS',
       message: expect.stringMatching(/no server subscribes/),
     });
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(scaled(2000));
   });
 
   it('times out with requestTimeout, and serves the next request', async () => {

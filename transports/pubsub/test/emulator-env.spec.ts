@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import { PubSubClient, PubSubServer } from '../src/index.js';
+import { scaled } from '@nest-transports/backends';
 import { emulator, Fixture, PROJECT, stopEmulator } from './helpers.js';
 
 @Controller()
@@ -50,6 +51,6 @@ suite('PubSub against PUBSUB_EMULATOR_HOST alone', () => {
     });
     await app.listen();
     proxy = new PubSubClient({ clientConfig: { projectId: PROJECT }, topic });
-    await expect(firstValueFrom(proxy.send('echo', { n: 1 }).pipe(timeout(20_000)))).resolves.toEqual({ n: 1 });
+    await expect(firstValueFrom(proxy.send('echo', { n: 1 }).pipe(timeout(scaled(20_000))))).resolves.toEqual({ n: 1 });
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
-import { freePort } from '@nest-transports/backends';
+import { freePort, scaled } from '@nest-transports/backends';
 import { BackendUnreachableError, ConnectionClosedError, RequestTimeoutError, uniqueName } from '@nest-transports/shared';
 import { PubSubResourceMissingError, PubSubServer } from '../src/index.js';
 import { client, clientConfig, Collector, deferred, emulator, Fixture, startApp, stopEmulator, within } from './helpers.js';
@@ -76,7 +76,7 @@ suite('PubSub lifecycle (emulator)', () => {
     const proxy = client(deadUrl, { topic: 'anything', connectTimeout: 1500 });
     const t0 = Date.now();
     await expect(proxy.connect()).rejects.toBeInstanceOf(BackendUnreachableError);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(scaled(5000));
     await proxy.close();
     const server = new PubSubServer({ clientConfig: clientConfig(deadUrl), subscription: 'anything', connectTimeout: 1500 });
     await expect(listen(server)).resolves.toBeInstanceOf(BackendUnreachableError);

@@ -6,6 +6,7 @@ import { firstValueFrom, timeout } from 'rxjs';
 import { InvalidOptionError, uniqueName } from '@nest-transports/shared';
 import { removeIdleReplyQueues, SqsContext, SqsCredentialsExpiredError, SqsRecord, SqsRecordBuilder } from '../src/index.js';
 import { FIFO_ID } from '../src/fifo-ids.js';
+import { scaled } from '@nest-transports/backends';
 import { Collector, describeSqs } from './helpers.js';
 
 const LONG = 'x'.repeat(130);
@@ -117,7 +118,7 @@ describeSqs('AWS rules the transport keeps (checked on strict ElasticMQ)', (bed)
     const client = bed.client({ queue });
     await client.connect();
     // A reply stuck behind the long polls would come only when one of them ends, 20 s later.
-    for (let i = 0; i < 3; i++) expect(await firstValueFrom(client.send('echo', i).pipe(timeout(10_000)))).toBe(i);
+    for (let i = 0; i < 3; i++) expect(await firstValueFrom(client.send('echo', i).pipe(timeout(scaled(10_000))))).toBe(i);
   });
 
   it('#7 refuses more pollers than a given client has connections for, naming the option', async () => {

@@ -4,7 +4,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 import { ConnectionClosedError, InvalidOptionError, RequestTimeoutError } from '@nest-transports/shared';
-import { within } from '@nest-transports/backends';
+import { scaled, within } from '@nest-transports/backends';
 import { resolveClientOptions, SqsClient, type SqsContext, SqsRecord } from '../src/index.js';
 import { Collector, deferred, describeSqs, eventually, type SqsTestBed } from './helpers.js';
 
@@ -104,7 +104,7 @@ describeSqs('SqsServer semantics on real SQS rules', (bed) => {
     try {
       await bed.app(SemanticsController, { queues: [queue], sqs: propagating.sqs });
       const client = bed.client({ queue });
-      expect(await firstValueFrom(client.send('work', 'p1').pipe(timeout(15_000)))).toBe('done p1');
+      expect(await firstValueFrom(client.send('work', 'p1').pipe(timeout(scaled(15_000))))).toBe('done p1');
       expect(propagating.failures()).toBe(2);
       expect(state.runs.get('p1')).toBe(1);
     } finally {

@@ -1,5 +1,5 @@
 import { deferred } from '@nest-transports/shared';
-import { within } from '@nest-transports/backends';
+import { scaled, within } from '@nest-transports/backends';
 import { Controller, Module, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsClient, WsServer, type WsClientOptions, type WsServerOptions } from '../src/index.js';
@@ -22,4 +22,4 @@ export function client(url: string, options: Partial<WsClientOptions> = {}) {
 
 export { Controller };
 
-export { within, deferred };
+export { scaled, within, deferred };

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { WebSocket } from 'ws';
 import { WS_SUBPROTOCOL, WsClient } from '../src/index.js';
-import { client, deferred, startApp, within } from './app.js';
+import { client, deferred, scaled, startApp, within } from './app.js';
 import { seen, TestController } from './handlers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -40,7 +40,7 @@ describe('client and server lifecycle', () => {
     const ws = track(client(`ws://127.0.0.1:${port}`, { connectTimeout: 1000 }));
     const started = Date.now();
     await expect(firstValueFrom(ws.send('sum', [1]))).rejects.toThrow(`WsClient: cannot reach ws://127.0.0.1:${port}: connect ECONNREFUSED`);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(scaled(1000));
   });
 
   it('fails within connectTimeout when the peer accepts TCP but never answers the handshake', async () => {
@@ -52,7 +52,7 @@ describe('client and server lifecycle', () => {
     const ws = track(client(`ws://127.0.0.1:${port}`, { connectTimeout: 300 }));
     const started = Date.now();
     await expect(ws.connect()).rejects.toThrow(/cannot reach .*(timed out|no answer within 300 ms)/);
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(scaled(1500));
   });
 
   it('rejects app.listen() when the port is taken', async () => {
