@@ -1,4 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
+import { isError } from './util.js';
 
 const MAX_ENTRIES = 50;
 const MAX_CHARS = 300;
@@ -9,7 +10,7 @@ class CapturingLogger implements LoggerService {
 
   private keep(level: string, message: unknown, params: unknown[]): void {
     const context = typeof params.at(-1) === 'string' ? `[${params.at(-1)}] ` : '';
-    const text = `${level} ${context}${message instanceof Error ? message.message : String(message)}`;
+    const text = `${level} ${context}${isError(message) ? message.message : String(message)}`;
     this.entries.push(text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS)}…` : text);
     if (this.entries.length > MAX_ENTRIES) this.entries.shift();
   }

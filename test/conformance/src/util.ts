@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { types } from 'node:util';
 
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
@@ -60,13 +61,19 @@ export function freePort(): Promise<number> {
 }
 
 export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
+  // isNativeError too: an error from another realm (node:assert's under jest's vm) is no `instanceof Error` here.
+  if (isError(err)) return err.message;
   if (typeof err === 'string') return err;
   try {
     return JSON.stringify(err);
   } catch {
     return String(err);
   }
+}
+
+/** Whether a value is an Error of any realm. */
+export function isError(err: unknown): err is Error {
+  return err instanceof Error || types.isNativeError(err);
 }
 
 /** A short, unambiguous rendering of a value for messages: `undefined`, `"6"` vs `6`, buffers by size. */
