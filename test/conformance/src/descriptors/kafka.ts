@@ -47,12 +47,16 @@ const kafkaClientConfig = (env: RunEnv, extra: Record<string, unknown> = {}) => 
  * Consumer settings for the suite's short-lived groups: a fetch returns after at most 100 ms (KafkaJS
  * waits up to 5 s, and close() waits for the fetch in progress), heartbeats every 250 ms so that a
  * rebalance is noticed at once, and a failed message is retried after 100 ms instead of 300.
+ * Sessions and rebalances get KafkaJS's 30 s: on a busy machine a consumer (or the broker) can miss
+ * heartbeats for seconds, and a 6 s session evicted it mid-scenario — the group rebalanced and the
+ * replies of 365 of rr.concurrent's 500 requests came after their callers gave up. A closed consumer
+ * leaves its group at once, so no scenario waits for a session to expire.
  */
 const consumerConfig = (groupId: string) => ({
   groupId,
-  sessionTimeout: 6_000,
+  sessionTimeout: 30_000,
   heartbeatInterval: 250,
-  rebalanceTimeout: 5_000,
+  rebalanceTimeout: 30_000,
   maxWaitTimeInMs: 100,
   retry: { initialRetryTime: 100, retries: 3 },
 });
