@@ -18,7 +18,7 @@ import {
   TransportError,
   TransportStatus,
 } from '@nest-transports/shared';
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { openSocket } from './connect.js';
 import { ServerShuttingDownError } from './errors.js';
@@ -54,6 +54,8 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   private loggedBadFrame = false;
   /** The TCP/TLS socket corked until the end of this turn of the event loop, if any. */
   private corked: Duplex | null = null;
+  /** Events handed to the socket whose write has not completed. */
+  private unsentEvents = 0;
   private readonly uncork = () => {
     const raw = this.corked;
     this.corked = null;
@@ -143,6 +145,22 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     return this.socket as T;
   }
 
+  /**
+   * While connected, a request is published when subscribed to, without Nest's `connect()` and
+   * `mergeMap` per request (and the microtask they cost); otherwise Nest's `send` connects first.
+   */
+  override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    if (pattern === undefined || pattern === null || data === undefined || data === null) return super.send(pattern, data);
+    return new Observable<TResult>((observer) => {
+      const socket = this.socket;
+      if (this.reconnecting || !socket || socket.readyState !== WebSocket.OPEN) return super.send<TResult, TInput>(pattern, data).subscribe(observer);
+      // Nest 12 builds the packet through createPacket (its dispatch hook); Nest 11 has none.
+      const proxy = this as unknown as { createPacket?: (p: unknown, d: unknown) => ReadPacket };
+      const packet = typeof proxy.createPacket === 'function' ? proxy.createPacket(pattern, data) : { pattern, data };
+      return this.publish(packet, this.createObserver(observer));
+    });
+  }
+
   protected publish(partial: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const { packet, timeout } = this.toWirePacket(partial);
     const id = this.assignPacketId(packet).id;
@@ -179,7 +197,14 @@ export class WsClient extends ClientProxy<WsClientEvents> {
         throw new ConnectionClosedError('WsClient', `not connected to ${this.options.url}; the event was not sent`);
       }
       const frame = this.encode(packet);
-      return await new Promise<T>((resolve, reject) => this.sendFrame(socket, frame, (err) => (err ? reject(err) : resolve(undefined as T))));
+      this.unsentEvents++;
+      return await new Promise<T>((resolve, reject) =>
+        this.sendFrame(socket, frame, (err) => {
+          this.unsentEvents--;
+          if (err) reject(err);
+          else resolve(undefined as T);
+        }),
+      );
     } catch (err) {
       span?.fail(err);
       throw err;
@@ -202,15 +227,19 @@ export class WsClient extends ClientProxy<WsClientEvents> {
   }
 
   /**
-   * Sends one frame. Frames sent in one turn of the event loop go out in one TCP write (the
-   * socket is corked until setImmediate); each is still its own WebSocket frame.
+   * Sends one frame. A lone one (no other request waiting for its reply, no other event being
+   * written) is written at once;
+   * frames with company sent in one turn of the event loop go out in one TCP write (the socket is
+   * corked until setImmediate), each still its own WebSocket frame.
    */
   private sendFrame(socket: WebSocket, frame: string | Buffer, callback?: (err?: Error) => void): void {
-    const raw = (socket as unknown as { _socket?: Duplex })._socket;
-    if (raw && !this.corked) {
-      this.corked = raw;
-      raw.cork();
-      setImmediate(this.uncork);
+    if (!this.corked && this.pending.size + this.unsentEvents > 1) {
+      const raw = (socket as unknown as { _socket?: Duplex })._socket;
+      if (raw) {
+        this.corked = raw;
+        raw.cork();
+        setImmediate(this.uncork);
+      }
     }
     socket.send(frame, { binary: this.options.codec.binary }, callback);
   }
@@ -240,7 +269,7 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     }
     this.socket = socket;
     this.reconnecting = false;
-    socket.on('message', (data, isBinary) => void this.onFrame(data, isBinary));
+    socket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     socket.on('error', (err) => this.emitError(err));
     socket.on('close', (code, reason) => this.onDrop(socket, code, reason.toString()));
     this.startHeartbeat(socket);
@@ -249,14 +278,23 @@ export class WsClient extends ClientProxy<WsClientEvents> {
     return socket;
   }
 
-  private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
+  private onFrame(data: RawData, isBinary: boolean): void {
     let reply: unknown;
     try {
       const frame = data as Buffer;
-      reply = await this.deserializer.deserialize(this.options.codec.decode(isBinary ? frame : frame.toString('utf8')));
+      reply = this.deserializer.deserialize(this.options.codec.decode(isBinary ? frame : frame.toString('utf8')));
     } catch (err) {
       return this.badFrame((err as Error).message);
     }
+    // A custom deserializer may be async; the built-in ones answer at once (no microtask per reply).
+    if (!(reply instanceof Promise)) return this.deliver(reply);
+    reply.then(
+      (r) => this.deliver(r),
+      (err) => this.badFrame((err as Error).message),
+    );
+  }
+
+  private deliver(reply: unknown): void {
     if (!isResponsePacket(reply)) return this.badFrame('a frame that is not a response packet');
     const { id, err, response, isDisposed } = reply;
     this.pending.deliver(id, { err: isShuttingDownError(err) ? new ServerShuttingDownError('WsClient', this.options.url) : err, response, isDisposed });

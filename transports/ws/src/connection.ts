@@ -12,9 +12,10 @@ import type { WsConnection } from './context.js';
 const CORK_MAX_FRAMES = 16;
 const CORK_MAX_BYTES = 64 * 1024;
 /**
- * Frames handled per turn of the event loop before the rest wait for the next: between turns the
- * replies written so far count, so a peer that stopped reading cannot have the thousands of small
- * requests it packed into one TCP read all answered into its queue before reading pauses.
+ * Frames handled per TCP read (and per turn of the event loop) before the rest wait for the next
+ * turn: in between, the replies written so far count, so a peer that stopped reading cannot have
+ * the thousands of small requests it packed into one TCP read all answered into its queue before
+ * reading pauses.
  */
 const BURST = 64;
 /** Bytes of frames waiting for their turn past which the connection is not read. */
@@ -29,8 +30,8 @@ type ReceiverState = { _bufferedBytes?: number; _fragmented?: number };
 type Frame = [data: RawData, isBinary: boolean];
 
 /**
- * One accepted connection and its outbound flow: replies written in one turn of the event loop
- * go out in one TCP write; reading pauses while too much is unsent; progress is timed so that
+ * One accepted connection and its outbound flow: a lone reply is written at once, replies with
+ * company in one turn of the event loop go out in one TCP write; reading pauses while too much is unsent; progress is timed so that
  * only a peer that stopped reading is called a slow reader.
  */
 export class PeerConnection implements WsConnection {
@@ -48,7 +49,12 @@ export class PeerConnection implements WsConnection {
   private inboxFull = false;
   private readonly inbox: Frame[] = [];
   private inboxBytes = 0;
+  /** Frames handled since the last TCP read or turn end. */
   private burst = 0;
+  /** The end-of-turn callback is scheduled: one per connection and turn, not one per frame. */
+  private turnScheduled = false;
+  /** Requests of this peer being handled: while another is, its reply may join this one's write. */
+  private requests = 0;
   /** When unsent replies last moved (a write completed, or the queue was empty when one was added). */
   private lastProgress = Date.now();
   /** Bytes of the write in progress the kernel had not taken at the last look (see tookBytes). */
@@ -65,22 +71,33 @@ export class PeerConnection implements WsConnection {
     private readonly limits: FlowLimits,
     private readonly onSlowReader: (conn: PeerConnection, queued: number) => void,
     private readonly onFrame: (conn: PeerConnection, data: RawData, isBinary: boolean) => void,
-  ) {}
+  ) {
+    // Each TCP read starts a new burst: the frames ws parses from it are handled in this read's
+    // callback, and the replies to the previous read's were written (and counted) before it.
+    // Without a timer per request, a lone request costs no extra turn of the event loop.
+    raw.prependListener('data', this.newRead);
+  }
 
   /** A frame from `ws`: handled now, or queued behind earlier ones while reading is held back. */
   receive(data: RawData, isBinary: boolean): void {
     this.framesIn++;
     if (this.inbox.length === 0 && !this.paused && this.burst < BURST) {
-      this.take();
+      this.burst++;
       this.onFrame(this, data, isBinary);
       return;
     }
     this.inbox.push([data, isBinary]);
     this.inboxBytes += (data as Buffer).length ?? 0;
+    this.endTurnLater();
     if (this.inboxBytes > INBOX_MAX_BYTES && !this.inboxFull) {
       this.inboxFull = true;
       this.socket.pause();
     }
+  }
+
+  /** A request of this peer started; its last reply goes through `send(…, true)`. */
+  requestStarted(): void {
+    this.requests++;
   }
 
   /** Bytes written and not yet taken by the kernel (ws queue, socket buffer, corked frames). */
@@ -88,22 +105,31 @@ export class PeerConnection implements WsConnection {
     return this.socket.bufferedAmount;
   }
 
-  send(frame: string | Buffer, binary: boolean): void {
+  /**
+   * Writes a frame. A lone reply (no other request of this peer running, no frame waiting) is
+   * written at once; replies that have company are corked until the end of this turn of the event
+   * loop (or 16 of them), so that they leave in one TCP write, each still its own WebSocket frame.
+   */
+  send(frame: string | Buffer, binary: boolean, last = false): void {
     const { socket } = this;
+    if (last) this.requests--;
     if (socket.bufferedAmount === 0) this.lastProgress = Date.now();
-    if (!this.corked) {
-      // Frames stay separate WebSocket frames; only their TCP writes are batched.
+    const more = this.requests > 0 || this.inbox.length > 0;
+    if (more && !this.corked) {
       this.corked = true;
       this.raw.cork();
-      setImmediate(this.uncork);
+      this.endTurnLater();
     }
     socket.send(frame, { binary }, this.afterWrite);
-    this.corkedBytes += frame.length;
-    if (++this.corkedFrames >= CORK_MAX_FRAMES || this.corkedBytes >= CORK_MAX_BYTES) {
-      this.corkedFrames = 0;
-      this.corkedBytes = 0;
-      this.raw.uncork();
-      this.raw.cork();
+    if (this.corked) {
+      this.corkedBytes += frame.length;
+      if (!more) {
+        this.uncork(); // nothing more is coming: what is corked leaves now
+      } else if (++this.corkedFrames >= CORK_MAX_FRAMES || this.corkedBytes >= CORK_MAX_BYTES) {
+        this.uncork();
+        this.corked = true;
+        this.raw.cork();
+      }
     }
     const queued = socket.bufferedAmount;
     if (queued > this.limits.maxBufferedBytes / 2) this.overHighWater();
@@ -165,11 +191,20 @@ export class PeerConnection implements WsConnection {
     if (this.partialSince) this.partialSince = now;
   }
 
-  private take(): void {
-    if (this.burst++ === 0) setImmediate(this.endBurst);
+  private readonly newRead = (): void => {
+    this.burst = 0;
+  };
+
+  private endTurnLater(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(this.endTurn);
   }
 
-  private readonly endBurst = (): void => {
+  /** End of a turn with corked replies or waiting frames: the replies go out, the next frames run. */
+  private readonly endTurn = (): void => {
+    this.turnScheduled = false;
+    if (this.corked) this.uncork();
     this.burst = 0;
     this.drainInbox();
   };
@@ -178,9 +213,10 @@ export class PeerConnection implements WsConnection {
     while (this.inbox.length > 0 && !this.paused && this.burst < BURST) {
       const [data, isBinary] = this.inbox.shift()!;
       this.inboxBytes -= (data as Buffer).length ?? 0;
-      this.take();
+      this.burst++;
       this.onFrame(this, data, isBinary);
     }
+    if (this.inbox.length > 0 && !this.paused) this.endTurnLater();
     if (this.inboxFull && this.inboxBytes <= INBOX_MAX_BYTES / 2) {
       this.inboxFull = false;
       if (!this.paused) this.socket.resume();
@@ -204,10 +240,10 @@ export class PeerConnection implements WsConnection {
     }
   };
 
-  private readonly uncork = (): void => {
+  private uncork(): void {
     this.corked = false;
     this.corkedFrames = 0;
     this.corkedBytes = 0;
     this.raw.uncork();
-  };
+  }
 }

@@ -13,14 +13,15 @@ import {
   type MessageSpan,
   messageOf,
   NO_MESSAGE_HANDLER,
+  rememberDefaultHooks,
   RouteMemo,
   runEventHandler,
+  runRequestHandler,
   sanitizeMetadata,
   startProcessSpan,
   TransportError,
   TransportStatus,
 } from '@nest-transports/shared';
-import type { Observable } from 'rxjs';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { PeerConnection } from './connection.js';
 import { WsContext, type WsConnection } from './context.js';
@@ -46,10 +47,6 @@ export type WsServerEvents = {
   error: (error: Error) => void;
   listening: () => void;
   close: () => void;
-};
-
-type RequestHandling = Server & {
-  handleRequest?: (ctx: WsContext, produce: () => Promise<unknown>, respond: (p: WritePacket) => void) => Promise<void>;
 };
 
 /** Error codes `ws` raises for a bad frame, with the close code it sends (1002 for the rest). */
@@ -103,6 +100,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     this.options = resolveServerOptions(options);
     this.initializeSerializer(options);
     this.initializeDeserializer(options);
+    rememberDefaultHooks(this);
   }
 
   /** The bound address once listening (useful with `port: 0`). */
@@ -408,24 +406,25 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
       return this.write(conn, { id, status: 'error', err: NO_MESSAGE_HANDLER, isDisposed: true });
     }
     const done = this.begin();
+    conn.requestStarted();
+    let finished = false;
     const respond = (reply: WritePacket) => {
+      if (finished) return;
+      finished = Boolean(reply.isDisposed);
       if (span && reply.err !== undefined && reply.err !== null) span.fail(reply.err);
-      this.write(conn, Object.assign(reply, { id }));
-      if (reply.isDisposed) {
+      this.write(conn, Object.assign(reply, { id }), finished);
+      if (finished) {
         span?.end();
         done();
       }
     };
-    const produce = async () => this.transformToObservable(await handler(packet.data, context));
-    if (span) return span.run(() => this.runRequest(context, produce, respond));
-    return this.runRequest(context, produce, respond);
+    const run = () => this.runRequest(handler, packet, context, respond);
+    return span ? span.run(run) : run();
   }
 
-  private async runRequest(context: WsContext, produce: () => Promise<Observable<unknown>>, respond: (reply: WritePacket) => void): Promise<void> {
+  private async runRequest(handler: MessageHandler, packet: InboundPacket, context: WsContext, respond: (reply: WritePacket) => void): Promise<void> {
     try {
-      const server = this as unknown as RequestHandling;
-      if (typeof server.handleRequest === 'function') await server.handleRequest(context, produce, respond);
-      else this.send(await produce(), respond);
+      await runRequestHandler(this as unknown as Server, handler, packet.data, context, respond);
     } catch (err) {
       this.logger.error(err);
       respond({ err: { status: 'error', message: 'Internal server error' }, isDisposed: true });
@@ -443,7 +442,8 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     };
   }
 
-  private write(conn: PeerConnection, reply: WritePacket & { id: string }): void {
+  /** Writes a reply; `last` for the final reply of a request counted by `requestStarted()`. */
+  private write(conn: PeerConnection, reply: WritePacket & { id: string }, last = false): void {
     if (conn.socket.readyState !== WebSocket.OPEN) return; // the peer is gone; its client failed the request
     const { codec } = this.options;
     let frame: string | Buffer;
@@ -453,7 +453,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
       this.logger.error(`Could not encode the reply to ${reply.id.slice(0, 100)}: ${messageOf(err)}`);
       frame = codec.encode({ id: reply.id, err: { status: 'error', message: 'The reply could not be encoded' }, isDisposed: true });
     }
-    conn.send(frame, codec.binary);
+    conn.send(frame, codec.binary, last);
   }
 
   private guard(conn: PeerConnection, step: () => void): void {
