@@ -1,14 +1,13 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { BaseRpcContext, CustomTransportStrategy, Deserializer, MessageHandler, Serializer, WritePacket } from '@nestjs/microservices';
 import { Server } from '@nestjs/microservices';
-import type { Observable } from 'rxjs';
 import { deferred } from './async.js';
 import type { Codec } from './codec.js';
 import { type DecodedPacket, decodePacket } from './decode.js';
 import { describeError } from './errors.js';
 import { HandlerSlots } from './handler-slots.js';
 import { assertConnected, checkHealth, HEALTH_TIMEOUT_MS, type HealthIndicatorResult, type HealthOptions, healthKey } from './health.js';
-import { runEventHandler } from './handlers.js';
+import { rememberDefaultHooks, runEventHandler, runRequestHandler } from './handlers.js';
 import { InFlightTracker } from './in-flight.js';
 import { KeyedSerialRunner } from './keyed-serial.js';
 import { LogThrottle } from './log-throttle.js';
@@ -65,6 +64,8 @@ export interface OutgoingReply {
   seq: number;
   final: boolean;
   body: string | Buffer;
+  /** `replySize()` of this body, as measured against `maxReplyBytes` (unset when the body changed since). */
+  size?: number;
 }
 
 /** What the server needs to know of its transport; the options a user gives, resolved with the transport's defaults. */
@@ -98,10 +99,6 @@ interface Entry<M> {
   state: 'waiting' | 'running' | 'done';
   stopLease: () => void;
 }
-
-type RequestHandling = {
-  handleRequest?: (ctx: BaseRpcContext, produce: () => Promise<Observable<unknown>>, respond: (p: WritePacket) => Promise<void>) => Promise<void>;
-};
 
 const noop = () => undefined;
 const INTERNAL_ERROR = { status: 'error', message: 'Internal server error' };
@@ -144,6 +141,7 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
     this.logs = new LogThrottle(this.logger);
     this.initializeSerializer(settings);
     this.initializeDeserializer(settings);
+    rememberDefaultHooks(this);
     this.events.on('error', noop); // an 'error' nobody listens to must not throw
     this._status$.subscribe((status) => (this.currentStatus = status));
   }
@@ -480,12 +478,8 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
       await respond(p);
       if (p.isDisposed) answered.resolve();
     };
-    const produce = async () => this.transformToObservable(await handler(packet.data, context));
     try {
-      const server = this as unknown as RequestHandling;
-      // Nest 12 runs the processing hooks around it; Nest 11 has no hooks to run.
-      if (typeof server.handleRequest === 'function') await server.handleRequest(context, produce, reply);
-      else this.send(await produce(), reply);
+      await runRequestHandler(this as unknown as Server, handler, packet.data, context, reply);
     } catch (error) {
       this.logs.log('error', `request:${route}`, () => `The handler of "${route}" failed before replying: ${describeError(error).message}`);
       await reply({ err: INTERNAL_ERROR, isDisposed: true });
@@ -523,6 +517,8 @@ export abstract class BrokeredServer<M, EventsMap extends Record<string, Functio
         );
         reply.body = this.encode(this.serializer.serialize({ id: id as string, err: { status: 'error', message }, isDisposed: true }));
         reply.final = finished = true;
+      } else {
+        reply.size = size;
       }
       try {
         await this.sendReply(inbound, replyTo, reply);

@@ -17,7 +17,11 @@ export class SqsContext extends BaseRpcContext<SqsContextArgs> {
     super(args);
   }
 
-  /** The message as `ReceiveMessage` returned it (body, receipt handle, all attributes). */
+  /**
+   * The message as `ReceiveMessage` returned it: body, receipt handle, message attributes, and the
+   * system attributes `ApproximateReceiveCount` (and `MessageGroupId` on FIFO queues) plus those
+   * named in the server option `systemAttributes` (`['All']` for every one).
+   */
   getMessage(): Message {
     return this.args[0];
   }

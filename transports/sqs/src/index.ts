@@ -8,10 +8,12 @@ export {
   SQS_MAX_MESSAGE_BYTES,
   SQS_SERVER_DEFAULTS,
   SQS_CLIENT_DEFAULTS,
+  SQS_SYSTEM_ATTRIBUTES,
   resolveClientOptions,
   resolveServerOptions,
   type SqsClientOptions,
   type SqsServerOptions,
+  type SqsSystemAttributeName,
 } from './options.js';
 export { QueueNotFoundError, SqsAccessError, SqsCredentialsExpiredError, type QueueInfo, type SqsClientLike, type SqsOption } from './sqs-api.js';
 export { SqsBatchError } from './operations.js';

@@ -45,7 +45,29 @@ export interface SqsServerOptions extends CommonOptions, BrokeredServerOptions {
   maxVisibilitySeconds?: number;
   /** Window (ms) in which deletes and visibility changes are coalesced into batch calls. Default 10. */
   batchWindowMs?: number;
+  /**
+   * System attributes to receive beyond those the server reads (`ApproximateReceiveCount`, and
+   * `MessageGroupId` on FIFO queues), for `SqsContext#getMessage()`: e.g. `['SentTimestamp']`, or
+   * `['All']`. Default none: each one costs parsing on every message.
+   */
+  systemAttributes?: SqsSystemAttributeName[];
 }
+
+/** The system attributes `ReceiveMessage` can return (`MessageSystemAttributeNames`). */
+export const SQS_SYSTEM_ATTRIBUTES = [
+  'All',
+  'AWSTraceHeader',
+  'ApproximateFirstReceiveTimestamp',
+  'ApproximateReceiveCount',
+  'DeadLetterQueueSourceArn',
+  'MessageDeduplicationId',
+  'MessageGroupId',
+  'SenderId',
+  'SentTimestamp',
+  'SequenceNumber',
+] as const;
+
+export type SqsSystemAttributeName = (typeof SQS_SYSTEM_ATTRIBUTES)[number];
 
 export interface SqsClientOptions extends CommonOptions {
   /** The queue requests and events go to: a URL or a name. */
@@ -109,6 +131,7 @@ const SERVER_KEYS = [
   'extendVisibility',
   'maxVisibilitySeconds',
   'batchWindowMs',
+  'systemAttributes',
 ];
 const CLIENT_KEYS = [...COMMON_KEYS, 'queue', 'replyQueue', 'replyQueuePrefix', 'requestTimeout', 'batchWindowMs', 'sendRetries', 'messageGroupId'];
 
@@ -132,6 +155,13 @@ export function resolveServerOptions(options: SqsServerOptions): ResolvedServerO
     .integer('maxVisibilitySeconds', { min: 1, max: 43_200 })
     .integer('batchWindowMs', { min: 0, max: 10_000 })
     .integer('maxMessageBytes', { min: 1024, max: SQS_MAX_MESSAGE_BYTES });
+  const system = options.systemAttributes;
+  v.check(
+    system === undefined || (Array.isArray(system) && system.every((name) => (SQS_SYSTEM_ATTRIBUTES as readonly unknown[]).includes(name))),
+    'systemAttributes',
+    `is ${JSON.stringify(system)}`,
+    `Pass an array of system attribute names: ${SQS_SYSTEM_ATTRIBUTES.join(', ')}.`,
+  );
   validateBrokeredServerOptions('SqsServer', options);
   return { ...SQS_SERVER_DEFAULTS, ...stripUndefined(options) };
 }

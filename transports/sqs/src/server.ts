@@ -1,4 +1,4 @@
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { Message, MessageSystemAttributeName, SQSClient } from '@aws-sdk/client-sqs';
 import {
   BrokeredServer,
   type Inbound,
@@ -140,7 +140,7 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
     const loop = new PullLoop<Message>({
       slots: this.slots,
       batchSize: this.options.batchSize,
-      receive: queueReceiver(this.sqs, queue.url, { waitTimeSeconds, visibilityTimeout }),
+      receive: queueReceiver(this.sqs, queue.url, { waitTimeSeconds, visibilityTimeout, systemAttributeNames: this.systemAttributes(queue) }),
       onMessages: (messages) => {
         for (const message of messages) this.accept(this.inbound(message, queue), { holdsSlot: true });
       },
@@ -149,6 +149,12 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
     });
     this.loops.push(loop);
     loop.start();
+  }
+
+  /** What `inbound()` reads, and what the user asked for: not 'All' by default (each costs parsing on every message). */
+  private systemAttributes(queue: QueueInfo): MessageSystemAttributeName[] {
+    const names = new Set<string>(['ApproximateReceiveCount', ...(queue.fifo ? ['MessageGroupId'] : []), ...(this.options.systemAttributes ?? [])]);
+    return names.has('All') ? ['All'] : ([...names] as MessageSystemAttributeName[]);
   }
 
   private async reportPollError(queue: QueueInfo, err: unknown): Promise<void> {
@@ -230,7 +236,7 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
    */
   protected async sendReply(_inbound: Inbound<Message>, replyTo: string, reply: OutgoingReply): Promise<void> {
     const attributes = replyAttributes(reply);
-    const message = { body: reply.body as string, attributes, size: messageSize(reply.body as string, attributes) };
+    const message = { body: reply.body as string, attributes, size: reply.size ?? messageSize(reply.body as string, attributes) };
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.ops.send(replyTo, message);
@@ -255,12 +261,14 @@ export class SqsServer extends BrokeredServer<Message, SqsServerEvents> {
   }
 }
 
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
 /**
  * Replies of a request are numbered so the client restores their order (standard queues may
  * reorder). A reply that is both the first and the last (a plain or Promise result) needs no
  * order: it goes without attributes, the id being in the body.
  */
 function replyAttributes(reply: OutgoingReply): Attributes {
-  if (reply.seq === 0 && reply.final) return {};
+  if (reply.seq === 0 && reply.final) return NO_ATTRIBUTES;
   return { [WireAttributes.ID]: str(reply.id), [WireAttributes.SEQ]: { DataType: 'Number', StringValue: String(reply.seq) } };
 }

@@ -1,9 +1,10 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { InvalidOptionError, JsonCodec, MsgpackCodec } from '@nest-transports/shared';
 import { Batcher, type EntryResult } from '../src/batcher.js';
 import { SqsClient, SqsRecord, SqsRecordBuilder, SqsServer, resolveClientOptions, resolveServerOptions } from '../src/index.js';
 import { FIFO_ID, groupIdOf } from '../src/fifo-ids.js';
 import { queueUrlFromArn } from '../src/lambda.js';
+import { VisibilityKeeper } from '../src/visibility.js';
 import { explain, SqsCredentialsExpiredError } from '../src/sqs-api.js';
 import { attributeProblem, decodeBody, encodeBody, messageSize, userAttributes } from '../src/wire.js';
 
@@ -34,6 +35,8 @@ describe('SqsServer options', () => {
     [{ queues: ['q'], onMalformed: 'drop' }, 'onMalformed', /"retain", "discard"/],
     [{ queues: ['q'], closeTimeout: -1 }, 'closeTimeout', /from 0/],
     [{ queues: ['q'], maxConcurency: 3 }, 'maxConcurency', /not an option.*maxConcurrency/],
+    [{ queues: ['q'], systemAttributes: 'All' }, 'systemAttributes', /array of system attribute names: All, /],
+    [{ queues: ['q'], systemAttributes: ['SentTime'] }, 'systemAttributes', /SentTimestamp/],
   ])('rejects %j naming %s and the fix', (options, option, fix) => {
     const construct = () => new SqsServer(options as never);
     expect(construct).toThrow(InvalidOptionError);
@@ -288,5 +291,39 @@ describe('Batcher', () => {
     void batcher.add(2);
     await batcher.flush();
     expect(sent).toBe(2);
+  });
+});
+
+describe('VisibilityKeeper', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('extends every held message each half timeout with one timer, until settled or maxSeconds', async () => {
+    jest.useFakeTimers();
+    const calls: Array<[string, number]> = [];
+    const ops = { changeVisibility: async (_url: string, handle: string, seconds: number) => void calls.push([handle, seconds]) };
+    const keeper = new VisibilityKeeper(ops as never, { log: () => undefined, warn: () => undefined, error: () => undefined }, 3);
+    const stopA = keeper.keep('q', 'a', 2);
+    jest.advanceTimersByTime(300);
+    keeper.keep('q', 'b', 2);
+    keeper.keep('q', 'c', 0); // no timeout to keep
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(700); // a is due at 1 s; b (1.3 s) is not within a tenth of the interval
+    expect(calls).toEqual([['a', 2]]);
+    stopA();
+    jest.advanceTimersByTime(300); // b is due
+    expect(calls).toEqual([
+      ['a', 2],
+      ['b', 2],
+    ]);
+    jest.advanceTimersByTime(1000); // b again: held 2 s of maxSeconds 3, so 1 s more
+    expect(calls[2]).toEqual(['b', 1]);
+    jest.advanceTimersByTime(1000); // held 3 s: no more extensions, and no timer left
+    expect(calls).toHaveLength(3);
+    expect(jest.getTimerCount()).toBe(0);
+    keeper.keep('q', 'd', 2);
+    keeper.stopAll();
+    expect(jest.getTimerCount()).toBe(0);
   });
 });
