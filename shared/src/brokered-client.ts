@@ -167,6 +167,13 @@ export abstract class BrokeredClient extends ClientProxy {
     this._status$.next(TransportStatus.DISCONNECTED);
   }
 
+  /** The connection died on its own (not through `close()`): the next `connect()` opens anew. False when none was open. */
+  protected forgetConnection(): boolean {
+    if (!this.opening) return false;
+    this.opening = undefined;
+    return true;
+  }
+
   /** Fails every in-flight request; call from `close()` and when the reply consumer dies. */
   protected failPending(detail?: string): void {
     this.pending.rejectAll(new ConnectionClosedError(this.settings.transport, detail));

@@ -45,7 +45,6 @@ export class JetStreamClient extends BrokeredClient {
   private readonly codec: Codec;
   private readonly events = new EventEmitter();
   private readonly requestPrefix: string;
-  private connection?: Promise<void>;
   private link?: NatsLink;
   private js?: NatsJetStreamClient;
   private inbox?: string;
@@ -68,21 +67,14 @@ export class JetStreamClient extends BrokeredClient {
 
   /** Connects, checks JetStream, and subscribes this client's reply subject; `send`/`emit` call it too. */
   connect(): Promise<void> {
-    this.connection ??= this.open().catch(async (err) => {
-      this.connection = undefined;
-      await this.teardown();
-      throw err;
-    });
-    return this.connection;
+    return this.connectOnce(
+      () => this.open(),
+      () => this.teardown(),
+    );
   }
 
-  async close(): Promise<void> {
-    const connection = this.connection;
-    this.connection = undefined;
-    await connection?.catch(() => undefined);
-    this.failPending('the client closed before the reply arrived');
-    await this.teardown();
-    this._status$.next(TransportStatus.DISCONNECTED);
+  close(): Promise<void> {
+    return this.closeOnce(() => this.teardown());
   }
 
   /** The `NatsConnection`. */

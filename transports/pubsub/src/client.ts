@@ -47,7 +47,6 @@ export class PubSubClient extends BrokeredClient {
   private readonly listeners: Array<[keyof PubSubClientEvents, (...args: any[]) => void]> = [];
   private pubsub?: PubSub;
   private ownsClient = false;
-  private connection?: Promise<void>;
   private reply?: { topic: string; subscriptionName: string; subscription: Subscription };
 
   private readonly options: ReturnType<typeof resolveClientOptions>;
@@ -63,21 +62,14 @@ export class PubSubClient extends BrokeredClient {
 
   /** Checks the topic and creates this client's reply topic and subscription; called by `send`/`emit` too. */
   connect(): Promise<void> {
-    this.connection ??= this.open().catch(async (err) => {
-      this.connection = undefined;
-      await this.teardown();
-      throw err;
-    });
-    return this.connection;
+    return this.connectOnce(
+      () => this.open(),
+      () => this.teardown(),
+    );
   }
 
-  async close(): Promise<void> {
-    const connection = this.connection;
-    this.connection = undefined;
-    await connection?.catch(() => undefined);
-    this.failPending('the client closed before the reply arrived');
-    await this.teardown();
-    this._status$.next(TransportStatus.DISCONNECTED);
+  close(): Promise<void> {
+    return this.closeOnce(() => this.teardown());
   }
 
   /** The `PubSub` client. */
@@ -228,8 +220,7 @@ export class PubSubClient extends BrokeredClient {
 
   /** The reply subscription died (not through `close()`): fail the waiting callers, reconnect on next use. */
   private onReplyClosed(subscription: Subscription): void {
-    if (this.reply?.subscription !== subscription || !this.connection) return;
-    this.connection = undefined;
+    if (this.reply?.subscription !== subscription || !this.forgetConnection()) return;
     this.failPending('the reply subscription closed');
     this._status$.next(TransportStatus.DISCONNECTED);
     void this.teardown();
