@@ -79,7 +79,7 @@ export class PubSubAdmin {
   async redeliveryPolicy(name: string): Promise<RedeliveryPolicy> {
     const [metadata] = await this.bounded(() => this.pubsub.subscription(name).getMetadata(this.gax()));
     const maxDeliveryAttempts = metadata.deadLetterPolicy?.deadLetterTopic ? (metadata.deadLetterPolicy.maxDeliveryAttempts ?? 5) : undefined;
-    return { maxDeliveryAttempts, retryPolicy: Boolean(metadata.retryPolicy) };
+    return { maxDeliveryAttempts, retryPolicy: Boolean(metadata.retryPolicy), ackDeadlineSeconds: metadata.ackDeadlineSeconds || 10 };
   }
 
   /** Deletes a topic or subscription; a missing one is fine. */

@@ -23,7 +23,7 @@ export class PubSubContext<M extends PubSubInboundMessage = PubSubInboundMessage
     super(args);
   }
 
-  /** The raw message: a `Message` from @google-cloud/pubsub under streaming pull. */
+  /** The raw message: a `Message` from @google-cloud/pubsub under streaming pull, a `PulledMessage` with `intake: "pull"`. */
   getMessage(): M {
     return this.args[0];
   }

@@ -3,6 +3,7 @@ export { PubSubServer, type PubSubServerEvents } from './server.js';
 export { PubSubClient, type PubSubClientEvents } from './client.js';
 export { PubSubContext, type PubSubInboundMessage, type PubSubAckControl } from './context.js';
 export { PubSubRecord, PubSubRecordBuilder, type PubSubRecordOptions } from './record.js';
+export type { PulledMessage } from './unary-pull.js';
 export {
   PUBSUB_DEFAULTS,
   validateServerOptions,

@@ -67,9 +67,20 @@ export interface PubSubServerOptions extends PubSubCommonOptions, BrokeredServer
   topic?: string;
   /** Pattern for messages without one (non-Nest publishers). Default: the subscription's short name. */
   defaultPattern?: string;
-  /** Streaming-pull flow control per subscription. Defaults: twice `maxConcurrency` messages, 100 MiB. */
+  /**
+   * How messages are taken from the subscriptions. `"streaming"` (default): a streaming pull per
+   * subscription, leased by the library within `flowControl`. `"pull"`: unary pulls that ask for
+   * only as many messages as there are free handler slots, so servers sharing a subscription share
+   * its backlog also where a streaming pull takes a whole burst (the emulator).
+   */
+  intake?: 'streaming' | 'pull';
+  /** Intake `"pull"`: messages asked for per pull, at most. Default `maxConcurrency` (at most 1000, Pub/Sub's limit). */
+  batchSize?: number;
+  /** Intake `"pull"`: longest a pull waits for messages, in seconds (close waits for the pull under way). Default 5. */
+  waitTimeSeconds?: number;
+  /** Intake `"streaming"`: flow control per subscription. Defaults: twice `maxConcurrency` messages, 100 MiB. */
   flowControl?: PubSubFlowControl;
-  /** Passed to the subscriber: `minAckDeadline`, `maxAckDeadline`, `maxExtensionTime` (lease extension for long handlers, default 60 min), `batching` of acks, `streamingOptions`. */
+  /** Intake `"streaming"`: passed to the subscriber: `minAckDeadline`, `maxAckDeadline`, `maxExtensionTime` (lease extension for long handlers, default 60 min), `batching` of acks, `streamingOptions`. */
   subscriberOptions?: Omit<SubscriberOptions, 'flowControl' | 'closeOptions'>;
   /** Publisher options of the reply topics (`batching`…). */
   replyPublishOptions?: PublishOptions;
@@ -103,6 +114,10 @@ export const PUBSUB_DEFAULTS = {
   autoCreate: false,
   connectTimeout: 10_000,
   maxConcurrency: 100,
+  intake: 'streaming',
+  /** `batchSize` defaults to `maxConcurrency`, at most this. */
+  maxBatchSize: 1000,
+  waitTimeSeconds: 5,
   /** `maxMessages` defaults to twice `maxConcurrency`. */
   flowControl: { maxBytes: 100 * 1024 * 1024 },
   /** Ack/modack batching window of the subscriber, in ms (the library's default is 100). */
@@ -124,6 +139,9 @@ const SERVER_KEYS = [
   'subscription',
   'subscriptions',
   'topic',
+  'intake',
+  'batchSize',
+  'waitTimeSeconds',
   'flowControl',
   'subscriberOptions',
   'replyPublishOptions',
@@ -181,6 +199,25 @@ export function validateServerOptions(options: PubSubServerOptions): void {
       'Use 3–255 letters, digits, - _ . ~ + %, starting with a letter (or projects/P/subscriptions/S).',
     );
   }
+  v.oneOf('intake', ['streaming', 'pull']);
+  v.integer('batchSize', { min: 1, max: PUBSUB_DEFAULTS.maxBatchSize }).integer('waitTimeSeconds', { min: 2, max: 600 });
+  const pull = options.intake === 'pull';
+  for (const key of ['flowControl', 'subscriberOptions'] as const) {
+    v.check(
+      !pull || options[key] === undefined,
+      key,
+      'applies to intake "streaming" only',
+      'With intake: "pull" the server pulls only what maxConcurrency leaves room for (batchSize per pull): remove this option, or use intake: "streaming".',
+    );
+  }
+  for (const key of ['batchSize', 'waitTimeSeconds'] as const) {
+    v.check(
+      options[key] === undefined || pull,
+      key,
+      'applies to intake "pull" only',
+      'Set intake: "pull", or remove this option (use flowControl with streaming pull).',
+    );
+  }
   const flow = options.flowControl ?? {};
   validateOptions(transport, flow as PubSubFlowControl & Record<string, unknown>)
     .known(['maxMessages', 'maxBytes'])
@@ -212,7 +249,15 @@ export function validateClientOptions(options: PubSubClientOptions): void {
 /** Server options, checked, with the defaults of PUBSUB_DEFAULTS filled in. */
 export function resolveServerOptions(options: PubSubServerOptions) {
   validateServerOptions(options);
-  return { ...options, autoCreate: options.autoCreate ?? PUBSUB_DEFAULTS.autoCreate, connectTimeout: options.connectTimeout ?? PUBSUB_DEFAULTS.connectTimeout };
+  const d = PUBSUB_DEFAULTS;
+  return {
+    ...options,
+    autoCreate: options.autoCreate ?? d.autoCreate,
+    connectTimeout: options.connectTimeout ?? d.connectTimeout,
+    intake: options.intake ?? d.intake,
+    batchSize: options.batchSize ?? Math.min(options.maxConcurrency ?? d.maxConcurrency, d.maxBatchSize),
+    waitTimeSeconds: options.waitTimeSeconds ?? d.waitTimeSeconds,
+  };
 }
 
 /** Client options, checked, with the defaults of PUBSUB_DEFAULTS filled in. */

@@ -4,6 +4,8 @@ export interface RedeliveryPolicy {
   maxDeliveryAttempts?: number;
   /** It has a retry policy: Pub/Sub itself delays redeliveries after a nack. */
   retryPolicy: boolean;
+  /** How long Pub/Sub waits for an ack before it redelivers, in seconds. */
+  ackDeadlineSeconds: number;
 }
 
 /** Seconds a failing message is held before its nack, by attempt, when Pub/Sub has no policy that would: 1, 2, 4 … 60. */

@@ -3,14 +3,19 @@ import type { EventEmitter } from 'node:events';
 import {
   backoffDelay,
   BrokeredServer,
+  deferred,
   describeError,
   type Inbound,
   type ManualSettlement,
   type OutgoingReply,
   type PacketMetadata,
+  PullLoop,
+  type ReleaseReason,
+  Renewal,
   sleep,
   TransportError,
   TransportStatus,
+  within,
   withServerDefaults,
 } from '@nest-transports/shared';
 import { endpointOf, PubSubAdmin } from './admin.js';
@@ -22,6 +27,7 @@ import { type PubSubPushResult, parsePushRequest } from './push.js';
 import { backoffSeconds, DeliveryCounts, deadLetterAdvice, type RedeliveryPolicy } from './redelivery.js';
 import { ReplyPublisher } from './replies.js';
 import { closeStreamingPull } from './streaming-pull.js';
+import { type PulledMessage, UnaryPull } from './unary-pull.js';
 
 /** Events of the underlying subscriptions, for `server.on()`. */
 export type PubSubServerEvents = {
@@ -37,16 +43,20 @@ interface Intake {
   name: string;
   defaultPattern: string;
   subscription?: Subscription;
+  /** Intake "pull": its pull loop. */
+  loop?: PullLoop<PulledMessage>;
   /** Read at start; unknown for a push endpoint's subscription (Pub/Sub backs off push deliveries itself). */
   policy?: RedeliveryPolicy;
   reopenAttempt: number;
   reopenTimer?: NodeJS.Timeout;
-  /** Its streaming pull was closed by the library and is being reopened. */
+  /** Its streaming pull was closed by the library and is being reopened, or its pulls fail and are retried. */
   reopening?: boolean;
 }
 
 const REOPEN_BACKOFF = { initialDelay: 500, maxDelay: 30_000 };
 const PROBE_BACKOFF = { initialDelay: 1_000, maxDelay: 30_000 };
+/** Pub/Sub's longest ack deadline: a retry delay beyond it is cut to it. */
+const MAX_ACK_DEADLINE_SECONDS = 600;
 
 /**
  * Nest microservice strategy over Google Cloud Pub/Sub, on the shared brokered server: this
@@ -63,6 +73,11 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   private pubsub?: PubSub;
   private ownsClient = false;
   private replies?: ReplyPublisher;
+  /** Intake "pull": pulls, acks and deadline changes; the leases of the messages held. */
+  private puller?: UnaryPull;
+  private readonly leases = new Renewal<Inbound<PubSubInboundMessage>>((held) => this.extendLeases(held));
+  /** Intake "pull": resolved once no pull is under way any more (close), so hand-backs reach other servers. */
+  private pullsEnded = deferred();
   private intakes: Intake[] = [];
   /** Set while Pub/Sub cannot be reached (a probe failed); the streaming pulls keep retrying meanwhile. */
   private outage?: { since: number; timer?: NodeJS.Timeout; attempt: number };
@@ -115,6 +130,7 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     this.ownsClient = !this.options.client;
     this.pubsub = this.options.client ?? new PubSub(pubSubConfig(this.options.clientConfig));
     this.replies = new ReplyPublisher(this.pubsub, this.options.replyPublishOptions);
+    this.puller = new UnaryPull(this.pubsub, PUBSUB_DEFAULTS.ackBatchingMs, this.options.connectTimeout);
     return this.pubsub;
   }
 
@@ -130,17 +146,115 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
       intakes.push(intake);
     }
     this.intakes = intakes;
-    for (const intake of intakes) this.open(intake);
+    this.pullsEnded = deferred();
+    // A held message's deadline is pushed back a third of the shortest ack deadline before it runs out.
+    this.leases.setInterval((Math.min(...intakes.map((i) => i.policy?.ackDeadlineSeconds ?? 10)) * 1000) / 3);
+    for (const intake of intakes) {
+      if (this.pulling) this.startLoop(intake);
+      else this.open(intake);
+    }
   }
 
   protected async stopIntake(): Promise<void> {
     clearTimeout(this.outage?.timer);
     this.outage = undefined;
     for (const intake of this.intakes) clearTimeout(intake.reopenTimer);
+    await this.stopPulling();
     // The library nacks what it still leases after closeTimeout, and flushes acks.
     await Promise.allSettled(this.intakes.map((intake) => intake.subscription && closeStreamingPull(intake.subscription, this.options.connectTimeout)));
     for (const intake of this.intakes) intake.subscription?.removeAllListeners();
     this.intakes = [];
+  }
+
+  private get pulling(): boolean {
+    return this.options.intake === 'pull';
+  }
+
+  private startLoop(intake: Intake): void {
+    const waitMs = this.options.waitTimeSeconds * 1000;
+    intake.loop = new PullLoop<PulledMessage>({
+      slots: this.slots,
+      batchSize: this.options.batchSize,
+      receive: (max, signal) => this.pullUnlessAborted(intake, max, waitMs, signal),
+      onMessages: (messages) => {
+        for (const message of messages) this.accept(this.inbound(message, intake), { holdsSlot: true });
+      },
+      onError: (err) => {
+        this.logs.log('error', `pull:${intake.name}`, () => `Pulling from ${intake.name} failed, retrying: ${describeError(err).message}`);
+        this.emitError(err, intake.name);
+        intake.reopening = true;
+        this.updateStatus();
+        const code = grpcCode(err);
+        if (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED) void this.probe(intake);
+        // Gone (a deletion, a restarted emulator): created again with autoCreate, as when a streaming pull reopens.
+        else if (code === GrpcStatus.NOT_FOUND && this.autoCreate) void this.ensureSubscription(intake).catch(noop);
+      },
+      onHealthy: () => {
+        intake.reopening = false;
+        if (this.outage) void this.probe(intake);
+        else this.updateStatus();
+      },
+    });
+    intake.loop.start();
+  }
+
+  /** A pull; aborted (closeTimeout ran out), its messages are handed back once it answers. */
+  private async pullUnlessAborted(intake: Intake, max: number, waitMs: number, signal: AbortSignal): Promise<PulledMessage[]> {
+    const pulled = this.puller!.pull(intake.name, max, waitMs);
+    let onAbort: () => void = noop;
+    const aborted = new Promise<PulledMessage[]>((resolve) => {
+      onAbort = () => resolve([]);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const messages = await Promise.race([pulled, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+    if (signal.aborted) {
+      void pulled
+        .then((late) =>
+          late.length > 0
+            ? this.puller?.modifyAckDeadline(
+                intake.name,
+                late.map((m) => m.ackId),
+                0,
+              )
+            : undefined,
+        )
+        .catch(() => undefined);
+    }
+    return messages;
+  }
+
+  /**
+   * Stops the pull loops without cancelling their pulls: Pub/Sub may already have handed a cancelled
+   * pull messages that then wait out their ack deadline. What the last pulls get is handed back at
+   * once (the server is closing), after the last pull ended. Waits at most `closeTimeout`.
+   */
+  private async stopPulling(): Promise<void> {
+    const loops = this.intakes.flatMap((intake) => intake.loop ?? []);
+    try {
+      const finished = Promise.all(loops.map((loop) => loop.stop({ abort: false })));
+      await within(finished, this.settings.closeTimeout, 'the last pulls').catch(() => Promise.all(loops.map((loop) => loop.stop())));
+    } finally {
+      this.pullsEnded.resolve();
+    }
+  }
+
+  /** Keeps held messages of intake "pull" from being redelivered: their ack deadline is pushed back. */
+  private async extendLeases(held: Inbound<PubSubInboundMessage>[]): Promise<void> {
+    for (const intake of this.intakes) {
+      const ackIds = held.filter((inbound) => inbound.source === intake.name).map((inbound) => (inbound.message as PulledMessage).ackId);
+      if (ackIds.length === 0) continue;
+      await this.puller?.modifyAckDeadline(intake.name, ackIds, intake.policy?.ackDeadlineSeconds ?? 10).catch((err) => {
+        this.logs.log(
+          'warn',
+          `lease:${intake.name}`,
+          () => `Extending the ack deadline of ${ackIds.length} messages of ${intake.name} failed: ${describeError(err).message}`,
+        );
+      });
+    }
+  }
+
+  private ensureSubscription(intake: Intake): Promise<string> {
+    return this.admin().ensureSubscription(intake.spec.name, intake.spec.topic ?? this.options.topic, this.autoCreate, intake.spec.create);
   }
 
   private get autoCreate() {
@@ -234,7 +348,7 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   private async reopen(intake: Intake, previous: Subscription): Promise<void> {
     if (this.closing) return;
     try {
-      await this.admin().ensureSubscription(intake.spec.name, intake.spec.topic ?? this.options.topic, this.autoCreate, intake.spec.create);
+      await this.ensureSubscription(intake);
       if (this.closing) return; // close() began meanwhile: a new streaming pull would outlive it
       previous.removeAllListeners();
       this.open(intake);
@@ -299,21 +413,40 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     return new PubSubContext([inbound.message, inbound.source, route, metadata, settlement]);
   }
 
-  // ---- settle (streaming pull only: a push endpoint answers with an HTTP status) ----
+  // ---- settle (the pull intakes only: a push endpoint answers with an HTTP status) ----
+
+  /** Intake "pull": the ack deadline is kept pushed back while the server holds the message. */
+  protected override lease(inbound: Inbound<PubSubInboundMessage>): (() => void) | undefined {
+    return this.pulling ? this.leases.keep(inbound) : undefined;
+  }
 
   protected async ack(inbound: Inbound<PubSubInboundMessage>): Promise<void> {
     this.deliveries.forget(inbound.messageId);
-    await (inbound.message as Message).ackWithResponse();
+    if (this.pulling) await this.puller!.ack(inbound.source, (inbound.message as PulledMessage).ackId);
+    else await (inbound.message as Message).ackWithResponse();
   }
 
-  /** Nacked after `delaySeconds` (the lease is kept meanwhile), or at once; at once when the server closes. */
+  /**
+   * Redelivered after `delaySeconds`, or at once. Streaming pull: the lease is kept meanwhile and the
+   * message nacked at the end (at once when the server closes); pull: its ack deadline is set to it.
+   */
   protected async retry(inbound: Inbound<PubSubInboundMessage>, delaySeconds: number | undefined): Promise<void> {
+    if (this.pulling) return this.handBack(inbound, delaySeconds ?? 0);
     if (delaySeconds) await sleep(delaySeconds * 1000, this.closingSignal);
     await (inbound.message as Message).nackWithResponse();
   }
 
-  protected async release(inbound: Inbound<PubSubInboundMessage>): Promise<void> {
-    await (inbound.message as Message).nackWithResponse();
+  protected async release(inbound: Inbound<PubSubInboundMessage>, reason: ReleaseReason): Promise<void> {
+    if (!this.pulling) return void (await (inbound.message as Message).nackWithResponse());
+    // Handed back while a pull of this server is open, a message could go to it and wait there until the pull answers.
+    if (reason === 'closing') await this.pullsEnded.promise;
+    // Behind a failed message of its ordering key: it comes back with it, as late as it does.
+    await this.handBack(inbound, reason === 'order' ? (this.retryDelay(inbound) ?? 0) : 0);
+  }
+
+  private handBack(inbound: Inbound<PubSubInboundMessage>, delaySeconds: number): Promise<void> {
+    const seconds = Math.min(MAX_ACK_DEADLINE_SECONDS, delaySeconds);
+    return this.puller!.modifyAckDeadline(inbound.source, [(inbound.message as PulledMessage).ackId], seconds);
   }
 
   // ---- replies ----
@@ -334,15 +467,18 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
   }
 
   protected override async flush(): Promise<void> {
-    await this.replies?.flush();
+    await Promise.all([this.replies?.flush(), this.puller?.flush()]);
   }
 
   protected override async releaseResources(): Promise<void> {
     const pubsub = this.pubsub;
     this.pubsub = undefined;
     this.replies = undefined;
+    this.puller = undefined;
+    this.leases.stop();
     if (this.ownsClient) await pubsub?.close().catch(() => undefined);
   }
 }
 
 const shortName = (name: string) => name.split('/').pop() ?? name;
+const noop = () => undefined;

@@ -3,7 +3,7 @@ import { Controller, type INestMicroservice } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { uniqueName } from '@nest-transports/shared';
-import { type PubSubClient, PubSubContext, PubSubRecord } from '../src/index.js';
+import { type PubSubClient, PubSubContext, PubSubRecord, type PubSubServerOptions } from '../src/index.js';
 import { client, Collector, emulator, Fixture, startApp, stopEmulator } from './helpers.js';
 
 const flaky = new Collector<{ id: number; attempt: number }>();
@@ -79,7 +79,12 @@ class ManualController {
 const backend = await emulator();
 const suite = backend.url ? describe : describe.skip;
 
-suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emulator)', () => {
+// Both intakes settle the same way: the library's streaming pull, and unary pulls of as many messages as there are free slots.
+afterAll(() => stopEmulator());
+
+const INTAKES: Array<Pick<PubSubServerOptions, 'intake' | 'waitTimeSeconds'>> = [{}, { intake: 'pull', waitTimeSeconds: 2 }];
+
+suite.each(INTAKES)('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emulator, intake %o)', (intake) => {
   const url = backend.url!;
   let fixture: Fixture;
   let app: INestMicroservice;
@@ -94,6 +99,9 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
   let deadLetters: string;
 
   beforeAll(async () => {
+    for (const collector of [flaky, doomed, external, ordered, manual, exactlyOnce, limited]) collector.clear();
+    failedOnce.clear();
+    mostRunning = 0;
     fixture = new Fixture(url);
     const dlTopic = uniqueName('dead');
     deadLetters = uniqueName('dead-sub');
@@ -106,6 +114,7 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
     names.ordered = await fixture.topicWithSubscription({ enableMessageOrdering: true });
     names.eod = await fixture.topicWithSubscription({ enableExactlyOnceDelivery: true });
     ({ app } = await startApp(url, [DeliveryController], {
+      ...intake,
       subscriptions: [
         { name: names.plain.subscription, defaultPattern: 'external.a' },
         names.dl.subscription,
@@ -125,7 +134,6 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
     await app?.close();
     await manualApp?.close();
     await fixture?.close();
-    await stopEmulator();
   });
 
   const emit = (pattern: string, data: unknown) => lastValueFrom(proxy.emit(pattern, data), { defaultValue: undefined });
@@ -186,7 +194,7 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
 
   it('lets handlers ack and nack themselves with manualAck', async () => {
     const names2 = await fixture.topicWithSubscription();
-    ({ app: manualApp } = await startApp(url, [ManualController], { subscription: names2.subscription, manualAck: true }));
+    ({ app: manualApp } = await startApp(url, [ManualController], { ...intake, subscription: names2.subscription, manualAck: true }));
     const sender = client(url, { topic: names2.topic, requestResponse: false });
     try {
       await lastValueFrom(sender.emit('manual', 42), { defaultValue: undefined });
@@ -198,7 +206,7 @@ suite('PubSub delivery: ack/nack, dead letters, ordering, foreign messages (emul
 
   it('runs at most maxConcurrency handlers at once, and handles every message', async () => {
     const names3 = await fixture.topicWithSubscription();
-    const { app: limitedApp } = await startApp(url, [LimitedController], { subscription: names3.subscription, maxConcurrency: 3 });
+    const { app: limitedApp } = await startApp(url, [LimitedController], { ...intake, subscription: names3.subscription, maxConcurrency: 3 });
     const sender = client(url, { topic: names3.topic, requestResponse: false });
     try {
       await Promise.all(Array.from({ length: 24 }, (_, n) => lastValueFrom(sender.emit('limited', n), { defaultValue: undefined })));

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, type INestMicroservice } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
+import type { PubSubServerOptions } from '../src/index.js';
 import { client, Collector, emulator, Fixture, LogLines, startApp, stopEmulator } from './helpers.js';
 
 const poison = new Collector<number>();
@@ -23,7 +24,12 @@ class FailureController {
 const backend = await emulator();
 const suite = backend.url ? describe : describe.skip;
 
-suite('PubSub failure modes (emulator)', () => {
+afterAll(() => stopEmulator());
+
+// Streaming pull holds a failing message before its nack; intake "pull" sets its ack deadline to the delay.
+const INTAKES: Array<Pick<PubSubServerOptions, 'intake' | 'waitTimeSeconds'>> = [{}, { intake: 'pull', waitTimeSeconds: 2 }];
+
+suite.each(INTAKES)('PubSub failure modes (emulator, intake %o)', (intake) => {
   const url = backend.url!;
   const logs = new LogLines();
   let fixture: Fixture;
@@ -31,15 +37,15 @@ suite('PubSub failure modes (emulator)', () => {
   let names: { topic: string; subscription: string };
 
   beforeAll(async () => {
+    poison.clear();
     fixture = new Fixture(url);
     names = await fixture.topicWithSubscription(); // no dead-letter policy, no retry policy
-    ({ app } = await startApp(url, [FailureController], { subscription: names.subscription }, logs));
+    ({ app } = await startApp(url, [FailureController], { ...intake, subscription: names.subscription }, logs));
   });
 
   afterAll(async () => {
     await app?.close();
     await fixture?.close();
-    await stopEmulator();
   });
 
   it('recommends a dead-letter policy at start when the subscription has none', () => {

@@ -23,6 +23,7 @@ describe('option validation', () => {
     expect(client({})).not.toThrow();
     expect(client({ topic: (route: string) => `t-${route}`, orderingKey: 'k' })).not.toThrow();
     expect(server({ client: new PubSub({ projectId: 'p' }), clientConfig: undefined })).not.toThrow();
+    expect(server({ intake: 'pull', batchSize: 10, waitTimeSeconds: 2 })).not.toThrow();
   });
 
   it.each([
@@ -41,6 +42,16 @@ describe('option validation', () => {
     ['a negative timeout', client({ requestTimeout: -5 }), /"requestTimeout"/],
     ['a bad ordering key option', client({ orderingKey: 5 }), /"orderingKey" is 5/],
     ['a bad codec', client({ codec: 'xml' }), /"codec" is "xml"/],
+    ['an unknown intake', server({ intake: 'poll' }), /"intake" is "poll"\. Use one of "streaming", "pull"/],
+    [
+      'flow control with intake "pull"',
+      server({ intake: 'pull', flowControl: { maxMessages: 1 } }),
+      /"flowControl" applies to intake "streaming" only.*maxConcurrency/,
+    ],
+    ['subscriber options with intake "pull"', server({ intake: 'pull', subscriberOptions: {} }), /"subscriberOptions" applies to intake "streaming" only/],
+    ['a batch size without intake "pull"', server({ batchSize: 10 }), /"batchSize" applies to intake "pull" only\. Set intake: "pull"/],
+    ['a batch size over 1000', server({ intake: 'pull', batchSize: 1001 }), /"batchSize" is 1001\. Use a whole number from 1 to 1000/],
+    ['a pull wait under 2 s', server({ intake: 'pull', waitTimeSeconds: 1 }), /"waitTimeSeconds" is 1/],
   ])('rejects %s, naming the option and the fix', (_label, make, message) => {
     expect(make).toThrow(InvalidOptionError);
     expect(make).toThrow(message);
@@ -56,6 +67,8 @@ describe('option validation', () => {
       requestResponse: true,
       requestTimeout: 0,
       maxMessageBytes: 10_000_000,
+      intake: 'streaming',
+      waitTimeSeconds: 5,
     });
   });
 });

@@ -4,7 +4,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { filter, firstValueFrom } from 'rxjs';
 import { findPubSubEmulator } from '@nest-transports/backends';
 import { uniqueName } from '@nest-transports/shared';
-import type { PubSubClient, PubSubServer } from '../src/index.js';
+import type { PubSubClient, PubSubServer, PubSubServerOptions } from '../src/index.js';
 import { client, startApp, within } from './helpers.js';
 import { RestartableEmulator } from './restart-helper.js';
 
@@ -18,7 +18,9 @@ class EchoController {
 
 const suite = findPubSubEmulator() ? describe : describe.skip;
 
-suite('PubSub recovery after an emulator restart', () => {
+const INTAKES: Array<Pick<PubSubServerOptions, 'intake' | 'waitTimeSeconds'>> = [{}, { intake: 'pull', waitTimeSeconds: 2 }];
+
+suite.each(INTAKES)('PubSub recovery after an emulator restart (intake %o)', (intake) => {
   let emulator: RestartableEmulator;
   let app: INestMicroservice;
   let server: PubSubServer;
@@ -27,7 +29,7 @@ suite('PubSub recovery after an emulator restart', () => {
   beforeAll(async () => {
     emulator = await RestartableEmulator.start();
     const topic = uniqueName('restart-t');
-    ({ app, server } = await startApp(emulator.url, [EchoController], { topic, subscription: uniqueName('restart-s'), autoCreate: true }));
+    ({ app, server } = await startApp(emulator.url, [EchoController], { ...intake, topic, subscription: uniqueName('restart-s'), autoCreate: true }));
     proxy = client(emulator.url, { topic, autoCreate: true, requestTimeout: 5000 });
   }, 60_000);
 

@@ -20,6 +20,12 @@ const clientConfig = (env: RunEnv, endpoint = env.url ?? '127.0.0.1:8085'): Clie
  */
 const ordered = (env: RunEnv) => env.scenario === 'ev.order';
 
+/**
+ * Servers on one subscription share its messages when each pulls only what it can start (intake
+ * "pull"); the emulator hands a streaming pull a whole burst, whatever its flow control.
+ */
+const competing = (env: RunEnv) => env.scenario === 'ev.competing-consumers';
+
 /** Failed messages go to the run's dead-letter topic after this many deliveries (a safety net: no scenario fails that often). */
 const MAX_DELIVERY_ATTEMPTS = 20;
 
@@ -39,12 +45,13 @@ export const pubsub = defineTransport({
     'gracefulClose',
     'reconnect',
     'payloadLimit',
+    'competingConsumers',
   ],
   differences: {
     'ev.order':
       'ordering holds for messages of one ordering key on a subscription with enableMessageOrdering: this scenario publishes with the pattern as the key (the client option orderingKey). Without a key Pub/Sub does not order deliveries',
     'ev.competing-consumers':
-      'not claimed on the emulator: it hands a whole burst to one streaming pull whatever the flow control (the raw @google-cloud/pubsub client shows the same split, 100/0 with maxMessages 5). On Google Cloud, servers on one subscription share its messages',
+      'the servers run with intake: "pull" (each pulls only as many messages as it has free handler slots). With the default streaming pull the emulator hands a whole burst to one server whatever the flow control (the raw @google-cloud/pubsub client shows the same split, 100/0 with maxMessages 5)',
     'ev.fan-out':
       'servers on one subscription compete for its messages; fan-out is one subscription per service on the same topic (not claimed: the descriptor gives every server the same subscription)',
     'life.client-first': 'the request waits in the subscription and is answered once a server pulls it',
@@ -86,7 +93,13 @@ export const pubsub = defineTransport({
     }
   },
   server: (env, codecs) => ({
-    strategy: new PubSubServer({ clientConfig: clientConfig(env), subscription: env.ns, closeTimeout: 10_000, ...codecs }),
+    strategy: new PubSubServer({
+      clientConfig: clientConfig(env),
+      subscription: env.ns,
+      closeTimeout: 10_000,
+      ...(competing(env) ? { intake: 'pull', batchSize: 10, waitTimeSeconds: 2 } : {}),
+      ...codecs,
+    }),
   }),
   client: (env, codecs) =>
     new PubSubClient({
