@@ -13,9 +13,10 @@ import {
   uniqueName,
 } from '@nest-transports/shared';
 import { PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, PubSubAttributes } from './constants.js';
-import { endpointOf, PubSubAdmin } from './admin.js';
+import { PubSubAdmin } from './admin.js';
 import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
 import { type PubSubClientOptions, pubSubConfig, resolveClientOptions } from './options.js';
+import { acceptedWithin, boundedPublishOptions } from './publish-timeout.js';
 import { type PubSubRecordOptions, unwrapRecord } from './record.js';
 import { closeStreamingPull } from './streaming-pull.js';
 
@@ -143,23 +144,11 @@ export class PubSubClient extends BrokeredClient {
     const published = topic.publishMessage({ data, attributes, orderingKey });
     // A failed publish pauses its ordering key, also one that fails after the caller stopped waiting.
     published.catch(() => orderingKey && topic.resumePublishing(orderingKey));
-    const timeout = this.options.publishTimeout;
-    const timedOut = new Error(`no answer within ${timeout} ms`);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([published, new Promise((_, reject) => (timer = setTimeout(() => reject(timedOut), timeout)))]);
+      await acceptedWithin(published, 'PubSubClient', this.pubsub!, topic.name, this.options.publishTimeout);
     } catch (err) {
-      if (err === timedOut) {
-        throw new TransportError(
-          'PUBLISH_TIMEOUT',
-          `PubSubClient: Pub/Sub at ${endpointOf(this.pubsub!)} did not accept the message for topic ${topic.name} within ${timeout} ms (publishTimeout); it may or may not be published.`,
-          { cause: err },
-        );
-      }
       if (grpcCode(err) === GrpcStatus.NOT_FOUND) throw new PubSubResourceMissingError('PubSubClient', 'topic', topic.name);
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -175,9 +164,7 @@ export class PubSubClient extends BrokeredClient {
   private topic(name: string): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      // The library's own retries end with publishTimeout too, instead of going on for a minute after the caller was failed.
-      const { publishOptions, publishTimeout } = this.options;
-      topic = this.pubsub!.topic(name, { ...publishOptions, gaxOpts: { timeout: publishTimeout, ...publishOptions?.gaxOpts }, messageOrdering: true });
+      topic = this.pubsub!.topic(name, { ...boundedPublishOptions(this.options.publishOptions, this.options.publishTimeout), messageOrdering: true });
       this.topics.set(name, topic);
     }
     return topic;

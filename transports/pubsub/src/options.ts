@@ -84,6 +84,11 @@ export interface PubSubServerOptions extends PubSubCommonOptions, BrokeredServer
   subscriberOptions?: Omit<SubscriberOptions, 'flowControl' | 'closeOptions'>;
   /** Publisher options of the reply topics (`batching`…). */
   replyPublishOptions?: PublishOptions;
+  /**
+   * How long a reply waits for Pub/Sub to accept it, in ms; then it is dropped with a logged
+   * `PUBLISH_TIMEOUT` error (the caller's `requestTimeout` ends its wait). Default 10 000.
+   */
+  publishTimeout?: number;
 }
 
 export interface PubSubClientOptions extends PubSubCommonOptions {
@@ -145,6 +150,7 @@ const SERVER_KEYS = [
   'flowControl',
   'subscriberOptions',
   'replyPublishOptions',
+  'publishTimeout',
 ] as const;
 const CLIENT_KEYS = [
   ...COMMON_KEYS,
@@ -199,7 +205,7 @@ export function validateServerOptions(options: PubSubServerOptions): void {
       'Use 3–255 letters, digits, - _ . ~ + %, starting with a letter (or projects/P/subscriptions/S).',
     );
   }
-  v.oneOf('intake', ['streaming', 'pull']);
+  v.oneOf('intake', ['streaming', 'pull']).integer('publishTimeout', { min: 1 });
   v.integer('batchSize', { min: 1, max: PUBSUB_DEFAULTS.maxBatchSize }).integer('waitTimeSeconds', { min: 2, max: 600 });
   const pull = options.intake === 'pull';
   for (const key of ['flowControl', 'subscriberOptions'] as const) {
@@ -257,6 +263,7 @@ export function resolveServerOptions(options: PubSubServerOptions) {
     intake: options.intake ?? d.intake,
     batchSize: options.batchSize ?? Math.min(options.maxConcurrency ?? d.maxConcurrency, d.maxBatchSize),
     waitTimeSeconds: options.waitTimeSeconds ?? d.waitTimeSeconds,
+    publishTimeout: options.publishTimeout ?? d.publishTimeout,
   };
 }
 

@@ -129,7 +129,7 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
     if (this.pubsub) return this.pubsub;
     this.ownsClient = !this.options.client;
     this.pubsub = this.options.client ?? new PubSub(pubSubConfig(this.options.clientConfig));
-    this.replies = new ReplyPublisher(this.pubsub, this.options.replyPublishOptions);
+    this.replies = new ReplyPublisher(this.pubsub, this.options.publishTimeout, this.options.replyPublishOptions);
     this.puller = new UnaryPull(this.pubsub, PUBSUB_DEFAULTS.ackBatchingMs, this.options.connectTimeout);
     return this.pubsub;
   }

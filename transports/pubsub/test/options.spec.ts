@@ -23,7 +23,7 @@ describe('option validation', () => {
     expect(client({})).not.toThrow();
     expect(client({ topic: (route: string) => `t-${route}`, orderingKey: 'k' })).not.toThrow();
     expect(server({ client: new PubSub({ projectId: 'p' }), clientConfig: undefined })).not.toThrow();
-    expect(server({ intake: 'pull', batchSize: 10, waitTimeSeconds: 2 })).not.toThrow();
+    expect(server({ intake: 'pull', batchSize: 10, waitTimeSeconds: 2, publishTimeout: 2_000 })).not.toThrow();
   });
 
   it.each([
@@ -52,6 +52,7 @@ describe('option validation', () => {
     ['a batch size without intake "pull"', server({ batchSize: 10 }), /"batchSize" applies to intake "pull" only\. Set intake: "pull"/],
     ['a batch size over 1000', server({ intake: 'pull', batchSize: 1001 }), /"batchSize" is 1001\. Use a whole number from 1 to 1000/],
     ['a pull wait under 2 s', server({ intake: 'pull', waitTimeSeconds: 1 }), /"waitTimeSeconds" is 1/],
+    ['a server publish timeout of 0', server({ publishTimeout: 0 }), /"publishTimeout" is 0/],
   ])('rejects %s, naming the option and the fix', (_label, make, message) => {
     expect(make).toThrow(InvalidOptionError);
     expect(make).toThrow(message);
@@ -69,6 +70,7 @@ describe('option validation', () => {
       maxMessageBytes: 10_000_000,
       intake: 'streaming',
       waitTimeSeconds: 5,
+      publishTimeout: 10_000,
     });
   });
 });

@@ -1,0 +1,30 @@
+import type { PubSub } from '@google-cloud/pubsub';
+import { TransportError } from '@nest-transports/shared';
+import { endpointOf } from './admin.js';
+
+/**
+ * Waits at most `timeoutMs` (the `publishTimeout` option) for Pub/Sub to accept a message, then
+ * fails with code `PUBLISH_TIMEOUT`: while Pub/Sub is unreachable the library alone retries for up
+ * to a minute.
+ */
+export async function acceptedWithin<T>(published: Promise<T>, transport: string, pubsub: PubSub, topic: string, timeoutMs: number): Promise<T> {
+  const timedOut = new Error(`no answer within ${timeoutMs} ms`);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([published, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut), timeoutMs)))]);
+  } catch (err) {
+    if (err !== timedOut) throw err;
+    throw new TransportError(
+      'PUBLISH_TIMEOUT',
+      `${transport}: Pub/Sub at ${endpointOf(pubsub)} did not accept the message for topic ${topic} within ${timeoutMs} ms (publishTimeout); it may or may not be published.`,
+      { cause: err },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The publisher settings of a topic: the library's own retries end with `publishTimeout` too, instead of going on after the caller was failed. */
+export function boundedPublishOptions<O extends { gaxOpts?: object }>(options: O | undefined, publishTimeout: number): O & { gaxOpts: object } {
+  return { ...(options as O), gaxOpts: { timeout: publishTimeout, ...options?.gaxOpts } };
+}
