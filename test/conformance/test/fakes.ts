@@ -2,7 +2,7 @@
 // can have, for the suite's own tests.
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { ClientTCP, ClientsModule, ServerTCP, Transport, type Deserializer, type Serializer } from '@nestjs/microservices';
-import { map, throwError, type Observable } from 'rxjs';
+import { map, NEVER, throwError, type Observable } from 'rxjs';
 import { defineTransport, type TransportDescriptor } from '../src/descriptor.js';
 
 const HOST = '127.0.0.1';
@@ -23,6 +23,13 @@ export const fake = (over: Partial<TransportDescriptor> = {}): TransportDescript
 export class EnvelopeClient extends ClientTCP {
   override send<T = any>(pattern: unknown, data: unknown): Observable<T> {
     return super.send(pattern, data).pipe(map((value) => ({ data: value, via: 'envelope' }) as T));
+  }
+}
+
+/** Its client never delivers the reply to a request whose data is a multiple of 100: a lost reply. */
+export class LossyClient extends ClientTCP {
+  override send<T = any>(pattern: unknown, data: unknown): Observable<T> {
+    return typeof data === 'number' && data > 0 && data % 100 === 0 ? NEVER : super.send(pattern, data);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   BootstrapClient,
   EnvelopeClient,
   LeakyServer,
+  LossyClient,
   TaggedClient,
   TaggedServer,
   ThrowingClient,
@@ -131,7 +132,7 @@ describe('runner', () => {
   it("a slow backend's timeoutMs stretches every bound of its scenarios, the waits inside them included", async () => {
     const slow = fake({ timeoutMs: 30_000 });
     expect([timeScale(fake()), timeScale(slow), timeScale(fake({ timeoutMs: 5_000 }))]).toEqual([1, 1.5, 1]);
-    expect([scenarioLimit(slow, byId('rr.basic')), scenarioLimit(slow, byId('rr.concurrent'))]).toEqual([30_000, 45_000]);
+    expect([scenarioLimit(slow, byId('rr.basic')), scenarioLimit(slow, byId('rr.concurrent'))]).toEqual([30_000, 180_000]);
     let waits: number[] = [];
     await runScenario(
       slow,
@@ -155,6 +156,13 @@ describe('runner', () => {
     );
     expect(waits).toEqual([30_000, 3]);
   });
+
+  it('rr.concurrent waits as long as replies keep coming, and fails once none came for 10 s, counting the lost ones', async () => {
+    const lossy = fake({ client: (env, codecs) => new LossyClient({ host: '127.0.0.1', port: env.port, ...codecs }) });
+    const r = await runScenario(lossy, byId('rr.concurrent'), up);
+    expect(r.outcome).toBe('fail');
+    expect(r.error).toMatch(/^5 of 500 callers got nothing, and no reply arrived for 10000 ms/);
+  }, 60_000);
 
   it('a hung scenario fails with a timeout instead of hanging the run', async () => {
     const r = await runScenario(
