@@ -308,6 +308,8 @@ export class PubSubServer extends BrokeredServer<PubSubInboundMessage, PubSubSer
       await this.admin().ping(intake.name);
       if (this.outage) {
         this.logger.log(`Pub/Sub at ${endpointOf(this.pubsub)} answers again after ${Math.round((Date.now() - this.outage.since) / 1000)} s`);
+        // The retry a failed probe scheduled is not needed any more (a pull that succeeded again probes at once).
+        clearTimeout(this.outage.timer);
         this.outage = undefined;
       }
       this.updateStatus();
