@@ -10,7 +10,11 @@ export interface WorkloadPlan {
 export interface Plan {
   quick: boolean;
   rounds: number;
-  /** Longest a measured round issues new operations. */
+  /**
+   * Longest a measured round issues new operations. Short rounds keep a row's round close in time
+   * to its baseline's, so that what the machine does meanwhile hits both (a target's `roundMs` may
+   * be longer: a backend with tens of ms per hop needs longer rounds to count enough messages).
+   */
   roundMs: number;
   warmupMs: number;
   /** A round ends when nothing completed for this long. */
@@ -43,8 +47,8 @@ function basePlan(quick: boolean): Plan {
       }
     : {
         quick,
-        rounds: 5,
-        roundMs: 1500,
+        rounds: 15,
+        roundMs: 500,
         warmupMs: 600,
         stallMs: 10_000,
         workloads: [

@@ -70,7 +70,7 @@ export const TARGETS: TargetSpec[] = [
     kind: 'baseline',
     backend: 'pubsub',
     scale: 0.25,
-    rounds: 9,
+    roundMs: 1500,
     load: async () => (await import('./targets/raw-pubsub.js')).target,
   },
   {
@@ -80,7 +80,7 @@ export const TARGETS: TargetSpec[] = [
     backend: 'pubsub',
     baseline: 'raw-pubsub',
     scale: 0.25,
-    rounds: 9,
+    roundMs: 1500,
     load: async () => (await import('./targets/pubsub.js')).target,
   },
   {

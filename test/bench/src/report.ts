@@ -1,5 +1,5 @@
 import { TARGETS } from './registry.js';
-import { median, round } from './stats.js';
+import { median, medianInterval, round } from './stats.js';
 import type { ResultRow, SkippedRow } from './types.js';
 
 export interface TargetCheck {
@@ -10,7 +10,7 @@ export interface TargetCheck {
   detail: string;
 }
 
-/** Rounds disagreeing by more than this ((highest − lowest) ÷ median) make a figure noise. */
+/** A figure whose 95% interval is wider than this (relative to its median) is flagged noise in the table. */
 export const NOISE_SPREAD = 0.2;
 
 type Figures = { throughputPerSec: number; serverCpuUs?: number; sendPerSec?: number };
@@ -22,32 +22,49 @@ function find(rows: ResultRow[], name: string, workload: ResultRow['workload'], 
   return rows.find((r) => r.name === name && r.workload === workload && (inFlight === undefined || r.inFlight === inFlight));
 }
 
+/** The median's 95% interval relative to the median (0 with fewer than two values). */
 const spreadOf = (values: number[]) => {
   const mid = median(values);
-  return values.length > 1 && mid > 0 ? (Math.max(...values) - Math.min(...values)) / mid : 0;
+  if (values.length < 2 || mid <= 0) return 0;
+  const { lo, hi } = medianInterval(values);
+  return (hi - lo) / mid;
 };
+
+interface Comparison {
+  ratio: number;
+  /** 95% interval of the ratio: of the median per-round ratio when interleaved, else from both rows' intervals. */
+  lo: number;
+  hi: number;
+  rounds?: number[];
+  spread: number;
+  noise: boolean;
+  interleaved: boolean;
+}
 
 /**
  * A ratio of two rows: the median of their per-round ratios when they ran interleaved (same
- * family, same number of rounds), else of their medians; `noise` when the rounds disagree.
+ * family, same number of rounds), else of their medians; with its 95% interval.
  */
-export function compare(
-  a: ResultRow,
-  b: ResultRow,
-  figure: (r: Figures) => number = (r) => r.throughputPerSec,
-): { ratio: number; rounds?: number[]; spread: number; noise: boolean; interleaved: boolean } {
+export function compare(a: ResultRow, b: ResultRow, figure: (r: Figures) => number = (r) => r.throughputPerSec): Comparison {
   const interleaved = Boolean(familyOf(a.name) && familyOf(a.name) === familyOf(b.name) && a.perRound && a.perRound.length === b.perRound?.length);
   if (interleaved) {
     const rounds = a.perRound!.map((r, i) => round(figure(r) / figure(b.perRound![i]), 3));
-    const spread = spreadOf(rounds);
-    return { ratio: median(rounds), rounds, spread, noise: spread > NOISE_SPREAD, interleaved };
+    const ratio = median(rounds);
+    const { lo, hi } = medianInterval(rounds);
+    const spread = ratio > 0 ? (hi - lo) / ratio : 0;
+    return { ratio, lo, hi, rounds, spread, noise: spread > NOISE_SPREAD, interleaved };
   }
-  // Not run side by side: the ratio holds only if neither row's own rounds moved much.
-  const spread = Math.max(spreadOf(a.perRound?.map(figure) ?? []), spreadOf(b.perRound?.map(figure) ?? []));
-  return { ratio: figure(a) / figure(b), spread, noise: spread > NOISE_SPREAD, interleaved };
+  // Not run side by side: the ratio of the medians, bounded by both rows' own intervals.
+  const ia = medianInterval(a.perRound?.map(figure) ?? [figure(a)]);
+  const ib = medianInterval(b.perRound?.map(figure) ?? [figure(b)]);
+  const ratio = figure(a) / figure(b);
+  const lo = ib.hi > 0 ? ia.lo / ib.hi : 0;
+  const hi = ib.lo > 0 ? ia.hi / ib.lo : Number.POSITIVE_INFINITY;
+  const spread = ratio > 0 ? (hi - lo) / ratio : 0;
+  return { ratio, lo, hi, spread, noise: spread > NOISE_SPREAD, interleaved };
 }
 
-/** Sets `baseline`, `ratio` (throughput ÷ the baseline's, same workload and in-flight count), `ratioRounds`, `spread`, `noise`. */
+/** Sets `baseline`, `ratio` (throughput ÷ the baseline's, same workload and in-flight count), `ratioRounds`, `ratioInterval`, `spread`, `noise`. */
 export function addRatios(rows: ResultRow[]): void {
   for (const row of rows) {
     const baseline = TARGETS.find((t) => t.name === row.name)?.baseline;
@@ -64,6 +81,7 @@ export function addRatios(rows: ResultRow[]): void {
     row.baseline = baseline;
     row.ratio = round(c.ratio, 2);
     if (c.rounds) row.ratioRounds = c.rounds;
+    row.ratioInterval = [round(c.lo, 2), round(c.hi, 2)];
     row.spread = round(c.spread, 2);
     if (c.noise) row.noise = true;
   }
@@ -72,14 +90,26 @@ export function addRatios(rows: ResultRow[]): void {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function ratioCell(r: ResultRow): string {
-  if (r.ratio === undefined) return r.noise ? `(rounds ±${Math.round(((r.spread ?? 0) * 100) / 2)}%)` : '';
-  const range = r.ratioRounds ? ` (${Math.min(...r.ratioRounds).toFixed(2)}–${Math.max(...r.ratioRounds).toFixed(2)})` : '';
-  return `${r.noise ? 'noise: ' : ''}${r.ratio.toFixed(2)}× ${r.baseline}${range}`;
+  if (r.ratio === undefined) return r.noise ? `(median ±${Math.round(((r.spread ?? 0) * 100) / 2)}%)` : '';
+  const interval = r.ratioInterval ? ` (${r.ratioInterval[0].toFixed(2)}–${r.ratioInterval[1].toFixed(2)})` : '';
+  return `${r.noise ? 'noise: ' : ''}${r.ratio.toFixed(2)}× ${r.baseline}${interval}`;
 }
 
 /** The table printed at the end of a run (Markdown: the README carries it as printed). */
 export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
-  const header = ['name', 'kind', 'workload', 'in flight', 'msg/s', 'p50 ms', 'p99 ms', 'RSS srv/cli MB', 'CPU µs/msg srv/cli', '× baseline (rounds)', 'note'];
+  const header = [
+    'name',
+    'kind',
+    'workload',
+    'in flight',
+    'msg/s',
+    'p50 ms',
+    'p99 ms',
+    'RSS srv/cli MB',
+    'CPU µs/msg srv/cli',
+    '× baseline (95% interval)',
+    'note',
+  ];
   const body = rows.map((r) => [
     r.name,
     r.kind,
@@ -103,7 +133,7 @@ export function formatTable(rows: ResultRow[], skipped: SkippedRow[]): string {
 /** Latency per round of rows whose rounds disagree (a bimodal backend shows its modes here). */
 export function formatRounds(rows: ResultRow[]): string {
   return rows
-    .filter((r) => r.noise || TARGETS.find((t) => t.name === r.name)?.rounds)
+    .filter((r) => r.noise || TARGETS.find((t) => t.name === r.name)?.roundMs)
     .map((r) => {
       const rounds = (r.perRound ?? []).map((x) => `${fmt(x.throughputPerSec)}/s p50 ${x.p50Ms.toFixed(1)}`).join(', ');
       return `${r.name} ${r.workload === 'events' ? 'events' : `req-resp ×${r.inFlight}`}: ${rounds}`;
@@ -126,13 +156,16 @@ export function checkTargets(rows: ResultRow[]): TargetCheck[] {
     if (!a || !b || !(figure ? figure(b) : b.throughputPerSec)) return checks.push({ target, met: null, detail: 'not measured' });
     const c = compare(a, b, figure);
     const bound = test.min !== undefined ? `≥ ${test.min}×` : `≤ ${test.max}×`;
-    const ok = (test.min === undefined || c.ratio >= test.min) && (test.max === undefined || c.ratio <= test.max) && also;
-    const rounds = c.rounds ? `, rounds ${Math.min(...c.rounds).toFixed(2)}–${Math.max(...c.rounds).toFixed(2)}` : c.interleaved ? '' : ', not interleaved';
+    // Decided only when the ratio's whole 95% interval is on one side of the bound.
+    const missed = (test.min !== undefined && c.hi < test.min) || (test.max !== undefined && c.lo > test.max);
+    const held = (test.min === undefined || c.lo >= test.min) && (test.max === undefined || c.hi <= test.max);
+    const undecided = !missed && !held && also;
+    const how = c.rounds ? `${c.rounds.length} interleaved rounds` : 'not interleaved';
     checks.push({
       target,
-      met: c.noise ? null : ok,
-      ...(c.noise && { noise: true }),
-      detail: `${c.ratio.toFixed(2)}× (needs ${bound}${rounds})${extra}${c.noise ? ` — rounds disagree by ${Math.round(c.spread * 100)}%: noise, not a result` : ''}`,
+      met: undecided ? null : held && also,
+      ...(undecided && { noise: true }),
+      detail: `${c.ratio.toFixed(2)}× (needs ${bound}; 95% interval ${c.lo.toFixed(2)}–${c.hi.toFixed(2)}, ${how})${extra}${undecided ? ' — the interval straddles the bound: undecided, not a result' : ''}`,
     });
   };
   const rr = (name: string, inFlight: number) => find(rows, name, 'request-response', inFlight);

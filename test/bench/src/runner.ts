@@ -24,6 +24,8 @@ export interface Measured {
   errors: number;
   lost: number;
   firstError?: string;
+  /** Replies or events stopped arriving before the round's end. */
+  stalled?: boolean;
   /** CPU µs per message in the server and client processes during this round. */
   serverCpuUs: number;
   clientCpuUs: number;
@@ -95,22 +97,27 @@ async function startTarget(spec: TargetSpec, progress: Progress): Promise<Runnin
   }
 }
 
-/** Rounds of a workload: the plan's, or the target's own (`spec.rounds`, the most of the family). */
-const roundsOf = (members: Running[], plan: Plan) => (plan.quick ? plan.rounds : Math.max(plan.rounds, ...members.map((m) => m.spec.rounds ?? 0)));
+/** Round length of a workload: the plan's, or the longest a member asks for (`spec.roundMs`) in a full run. */
+const roundMsOf = (members: Running[], plan: Plan) => (plan.quick ? plan.roundMs : Math.max(plan.roundMs, ...members.map((m) => m.spec.roundMs ?? 0)));
 
 async function measureWorkload(members: Running[], workload: WorkloadPlan, plan: Plan, progress: Progress): Promise<ResultRow[]> {
-  const rounds = roundsOf(members, plan);
+  const { rounds } = plan;
+  const roundMs = roundMsOf(members, plan);
   const results = new Map<Running, Measured[]>(members.map((m) => [m, []]));
   for (const m of members) {
     progress(`${label(m.spec, workload)}: warm-up`);
     await measureRound(m, workload, plan, plan.warmupMs, 0.3);
     await Promise.all([m.server.call('rss-reset'), m.client.call('rss-reset')]);
   }
+  // A row that stalled (lost replies) is not measured again in this workload: each stall costs stallMs.
+  const stalled = new Set<Running>();
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < members.length; k++) {
       const m = members[(k + r) % members.length];
-      const result = await measureRound(m, workload, plan, plan.roundMs);
+      if (stalled.has(m)) continue;
+      const result = await measureRound(m, workload, plan, roundMs);
       results.get(m)!.push(result);
+      if (result.stalled) stalled.add(m);
       progress(
         `${label(m.spec, workload)}: round ${r + 1}/${rounds} ${Math.round(result.throughputPerSec).toLocaleString('en-US')}/s p50 ${result.p50Ms.toFixed(2)} p99 ${result.p99Ms.toFixed(2)} ms`,
       );
@@ -119,7 +126,7 @@ async function measureWorkload(members: Running[], workload: WorkloadPlan, plan:
   const rows: ResultRow[] = [];
   for (const m of members) {
     const [serverRss, clientRss] = await Promise.all([m.server.call('rss'), m.client.call('rss')]);
-    rows.push(toRow(m.spec, workload, results.get(m)!, serverRss.peakMb, clientRss.peakMb));
+    rows.push(toRow(m.spec, workload, results.get(m)!, serverRss.peakMb, clientRss.peakMb, rounds));
   }
   return rows;
 }
@@ -141,7 +148,7 @@ async function measureRound(m: Running, workload: WorkloadPlan, plan: Plan, maxM
   return { ...result, serverCpuUs: (after[0].us - before[0].us) / handled, clientCpuUs: (after[1].us - before[1].us) / handled };
 }
 
-function toRow(spec: TargetSpec, workload: WorkloadPlan, results: Measured[], rssMb: number, clientRssMb: number): ResultRow {
+function toRow(spec: TargetSpec, workload: WorkloadPlan, results: Measured[], rssMb: number, clientRssMb: number, planned: number): ResultRow {
   const events = workload.workload === 'events';
   const errors = results.reduce((sum, r) => sum + r.errors, 0);
   const lost = results.reduce((sum, r) => sum + r.lost, 0);
@@ -149,6 +156,7 @@ function toRow(spec: TargetSpec, workload: WorkloadPlan, results: Measured[], rs
     spec.note,
     errors ? `${errors} errors (${results.find((r) => r.firstError)?.firstError})` : '',
     lost ? `${lost} events lost or late` : '',
+    results.length < planned ? `stopped after round ${results.length} of ${planned}: it stalled` : '',
   ].filter(Boolean);
   const sendRates = results.map((r) => r.sendPerSec).filter((v): v is number => v !== undefined);
   const throughputs = results.map((r) => r.throughputPerSec);
@@ -189,6 +197,7 @@ async function requestOnce(client: BenchProcess, limits: RoundLimits): Promise<O
     errors: r.errors + (r.stalled ? 1 : 0),
     lost: 0,
     firstError: r.firstError ?? (r.stalled ? 'stalled: replies stopped arriving' : undefined),
+    stalled: r.stalled,
   };
 }
 
@@ -216,5 +225,6 @@ async function eventOnce(
     errors: sent.errors,
     lost: Math.max(0, sent.sent - seen.count),
     firstError: sent.firstError,
+    stalled: sent.stalled || seen.count < sent.sent,
   };
 }

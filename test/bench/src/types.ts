@@ -30,9 +30,11 @@ export interface ResultRow {
   perRound?: RoundFigures[];
   /** Throughput ÷ the baseline's per round (`ratio` is their median), when both rows ran interleaved. */
   ratioRounds?: number[];
-  /** (highest − lowest) ÷ median of `ratioRounds`, or of this row's throughput per round when it has no interleaved baseline. */
+  /** 95% confidence interval of `ratio` (distribution-free, of the median per-round ratio when interleaved). */
+  ratioInterval?: [number, number];
+  /** Width of that interval ÷ `ratio`, or of this row's own throughput median when it has no baseline. */
   spread?: number;
-  /** The rounds disagree by more than 20% (`spread` > 0.2): the ratio is noise, not a result. */
+  /** `spread` > 0.2: the figure is too uncertain to read as a result. */
   noise?: boolean;
   note?: string;
 }
@@ -110,8 +112,8 @@ export interface TargetSpec {
    * with its baselines); a row without one runs on its own.
    */
   family?: string;
-  /** Measured rounds per workload in a full run, when more than the plan's (a bimodal backend). */
-  rounds?: number;
+  /** Longest a measured round issues new operations in a full run, when longer than the plan's (tens of ms per hop). */
+  roundMs?: number;
   /** Events in flight from the client at once (default 100). */
   emitWindow?: number;
   /** Why it cannot run here, decided before starting (e.g. a peer that is not installed). */
