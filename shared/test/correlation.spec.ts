@@ -53,6 +53,36 @@ describe('CorrelationTable', () => {
     }
   });
 
+  it('times out each request at its own deadline, whatever the order they were added in', () => {
+    jest.useFakeTimers();
+    try {
+      const table = new CorrelationTable();
+      const timedOut: string[] = [];
+      const onReply = (id: string) => (p: WritePacket) => void (p.err && timedOut.push(`${id}:${(p.err as Error).message}`));
+      table.add('long', onReply('long'), { ms: 100, pattern: 'l' });
+      const cleanup = table.add('gone', onReply('gone'), { ms: 100, pattern: 'g' });
+      jest.advanceTimersByTime(30);
+      cleanup();
+      table.add('short', onReply('short'), { ms: 40, pattern: 's' });
+      table.add('later', onReply('later'), { ms: 100, pattern: 'x' });
+      table.add('untimed', onReply('untimed'));
+      jest.advanceTimersByTime(39);
+      expect(timedOut).toEqual([]);
+      jest.advanceTimersByTime(1); // 70 ms
+      expect(timedOut).toEqual(['short:No reply to "s" within 40 ms.']);
+      jest.advanceTimersByTime(29);
+      expect(timedOut).toHaveLength(1);
+      jest.advanceTimersByTime(1); // 100 ms
+      expect(timedOut).toEqual(['short:No reply to "s" within 40 ms.', 'long:No reply to "l" within 100 ms.']);
+      expect(table.deliver('later', { response: 1, isDisposed: true })).toBe(true);
+      jest.advanceTimersByTime(1000);
+      expect(timedOut).toHaveLength(2);
+      expect(table.size).toBe(1); // 'untimed' waits for its reply
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('rejects everything in flight at once and clears its timers', () => {
     jest.useFakeTimers();
     try {

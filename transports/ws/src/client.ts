@@ -241,7 +241,9 @@ export class WsClient extends ClientProxy<WsClientEvents> {
         setImmediate(this.uncork);
       }
     }
-    socket.send(frame, { binary: this.options.codec.binary }, callback);
+    // A Buffer is read-only to ws: it writes the masked copy and the header as one buffer (one
+    // write), where a string is masked in place and written beside its header (cork and writev).
+    socket.send(typeof frame === 'string' ? Buffer.from(frame) : frame, { binary: this.options.codec.binary }, callback);
   }
 
   private toWirePacket(partial: ReadPacket): { packet: ReadPacket & { metadata?: Record<string, string> }; timeout?: number } {
@@ -257,8 +259,11 @@ export class WsClient extends ClientProxy<WsClientEvents> {
 
   private encode(packet: ReadPacket): string | Buffer {
     const frame = this.options.codec.encode(this.serializer.serialize(packet));
+    const { maxPayload } = this.options;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: most text frames need no count.
+    if (typeof frame === 'string' && frame.length * 3 <= maxPayload) return frame;
     const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-    if (size > this.options.maxPayload) throw new PayloadTooLargeError('WsClient', size, this.options.maxPayload);
+    if (size > maxPayload) throw new PayloadTooLargeError('WsClient', size, maxPayload);
     return frame;
   }
 
