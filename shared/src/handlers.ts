@@ -70,6 +70,8 @@ export async function runRequestHandler(
     return hooked.handleRequest!(context, async () => server.transformToObservable(await handler(data, context)), respond);
   }
   const result = await handler(data, context);
-  if (isObservable(result)) server.send(result, respond as (p: WritePacket) => void);
-  else await respond({ response: result, isDisposed: true });
+  if (isObservable(result)) return void server.send(result, respond as (p: WritePacket) => void);
+  // Awaited only when it returns a promise: `await undefined` would cost a microtask per request.
+  const sent = respond({ response: result, isDisposed: true });
+  if (sent instanceof Promise) await sent;
 }

@@ -351,7 +351,7 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
         return this.handleEventPacket(conn, inbound.packet);
       case 'request':
         if (this.closing) return this.write(conn, shuttingDownReply(inbound.id));
-        return void this.handleRequestPacket(conn, inbound.id, inbound.packet).catch((err) => this.internalError(conn, err));
+        return void this.handleRequestPacket(conn, inbound.id, inbound.packet)?.catch((err) => this.internalError(conn, err));
     }
   }
 
@@ -396,14 +396,16 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     );
   }
 
-  private async handleRequestPacket(conn: PeerConnection, id: string, packet: InboundPacket): Promise<void> {
+  /** Not async: a throw here is caught by the frame's guard, and a request costs no promise of its own. */
+  private handleRequestPacket(conn: PeerConnection, id: string, packet: InboundPacket): Promise<void> | undefined {
     const { pattern, context, metadata } = this.context(conn, packet);
     const span = this.span(pattern, metadata, id);
     const handler: MessageHandler | null = this.getHandlerByPattern(pattern);
     if (!handler) {
       span?.fail({ status: 'error', message: NO_MESSAGE_HANDLER });
       span?.end();
-      return this.write(conn, { id, status: 'error', err: NO_MESSAGE_HANDLER, isDisposed: true });
+      this.write(conn, { id, status: 'error', err: NO_MESSAGE_HANDLER, isDisposed: true });
+      return;
     }
     const done = this.begin();
     conn.requestStarted();
@@ -422,13 +424,11 @@ export class WsServer extends Server<WsServerEvents, WsServerStatus> implements 
     return span ? span.run(run) : run();
   }
 
-  private async runRequest(handler: MessageHandler, packet: InboundPacket, context: WsContext, respond: (reply: WritePacket) => void): Promise<void> {
-    try {
-      await runRequestHandler(this as unknown as Server, handler, packet.data, context, respond);
-    } catch (err) {
+  private runRequest(handler: MessageHandler, packet: InboundPacket, context: WsContext, respond: (reply: WritePacket) => void): Promise<void> {
+    return runRequestHandler(this as unknown as Server, handler, packet.data, context, respond).catch((err) => {
       this.logger.error(err);
       respond({ err: { status: 'error', message: 'Internal server error' }, isDisposed: true });
-    }
+    });
   }
 
   /** Counts one request or event in flight; the returned function ends it (once). */
