@@ -5,7 +5,7 @@ type ReplyCallback = (packet: WritePacket) => void;
 
 interface Entry {
   callback: ReplyCallback;
-  /** Date.now() past which the request times out; 0 without a timeout. */
+  /** performance.now() past which the request times out; 0 without a timeout. */
   deadline: number;
   timeout?: { ms: number; pattern: string };
 }
@@ -16,7 +16,8 @@ interface Entry {
  *
  * Timeouts share one timer, armed for the earliest deadline: a timer per request costs a
  * `setTimeout`, an `unref` and a `clearTimeout` (each a call into libuv when it is the only one),
- * which at one request in flight is a noticeable part of a round trip.
+ * which at one request in flight is a noticeable part of a round trip. Deadlines are on the
+ * monotonic clock, as timers are: a step of the wall clock moves none.
  */
 export class CorrelationTable {
   private readonly entries = new Map<string, Entry>();
@@ -46,7 +47,7 @@ export class CorrelationTable {
   add(id: string, callback: ReplyCallback, timeout?: { ms: number; pattern: string }): () => void {
     const entry: Entry = { callback, deadline: 0 };
     if (timeout && timeout.ms > 0) {
-      entry.deadline = Date.now() + timeout.ms;
+      entry.deadline = performance.now() + timeout.ms;
       entry.timeout = timeout;
       if (this.armedFor === 0 || entry.deadline < this.armedFor) this.arm(entry.deadline);
     }
@@ -94,7 +95,7 @@ export class CorrelationTable {
   private arm(deadline: number): void {
     clearTimeout(this.timer);
     this.armedFor = deadline;
-    this.timer = setTimeout(this.onTimer, Math.max(1, deadline - Date.now()));
+    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(deadline - performance.now())));
     this.timer.unref?.();
   }
 
@@ -108,7 +109,7 @@ export class CorrelationTable {
   private expire(): void {
     this.timer = undefined;
     this.armedFor = 0;
-    const now = Date.now();
+    const now = performance.now();
     const due: Entry[] = [];
     let next = 0;
     for (const [id, entry] of this.entries) {
