@@ -16,7 +16,7 @@ import { PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, PubSubAttributes } from './constants.
 import { PubSubAdmin } from './admin.js';
 import { GrpcStatus, grpcCode, PubSubResourceMissingError } from './errors.js';
 import { type PubSubClientOptions, pubSubConfig, resolveClientOptions } from './options.js';
-import { acceptedWithin, boundedPublishOptions } from './publish-timeout.js';
+import { acceptedWithin, publisherOptions } from './publish-timeout.js';
 import { type PubSubRecordOptions, unwrapRecord } from './record.js';
 import { closeStreamingPull } from './streaming-pull.js';
 
@@ -164,7 +164,7 @@ export class PubSubClient extends BrokeredClient {
   private topic(name: string): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = this.pubsub!.topic(name, { ...boundedPublishOptions(this.options.publishOptions, this.options.publishTimeout), messageOrdering: true });
+      topic = this.pubsub!.topic(name, { ...publisherOptions(this.options.publishOptions, this.options.publishTimeout), messageOrdering: true });
       this.topics.set(name, topic);
     }
     return topic;

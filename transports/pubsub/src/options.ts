@@ -82,7 +82,7 @@ export interface PubSubServerOptions extends PubSubCommonOptions, BrokeredServer
   flowControl?: PubSubFlowControl;
   /** Intake `"streaming"`: passed to the subscriber: `minAckDeadline`, `maxAckDeadline`, `maxExtensionTime` (lease extension for long handlers, default 60 min), `batching` of acks, `streamingOptions`. */
   subscriberOptions?: Omit<SubscriberOptions, 'flowControl' | 'closeOptions'>;
-  /** Publisher options of the reply topics (`batching`…). */
+  /** Publisher options of the reply topics (`batching`…). Default: the library's, but `batching.maxMilliseconds` 1. */
   replyPublishOptions?: PublishOptions;
   /**
    * How long a reply waits for Pub/Sub to accept it, in ms; then it is dropped with a logged
@@ -108,7 +108,7 @@ export interface PubSubClientOptions extends PubSubCommonOptions {
    * alone retries for up to a minute while Pub/Sub is unreachable).
    */
   publishTimeout?: number;
-  /** Publisher options of the request/event topics (`batching`…). Message ordering is always enabled. */
+  /** Publisher options of the request/event topics (`batching`…). Default: the library's, but `batching.maxMilliseconds` 1. Message ordering is always enabled. */
   publishOptions?: PublishOptions;
   /** Ordering key for every message without one in its `PubSubRecord`: a constant, or a function of the route. */
   orderingKey?: string | ((route: string) => string | undefined);
@@ -125,6 +125,11 @@ export const PUBSUB_DEFAULTS = {
   waitTimeSeconds: 5,
   /** `maxMessages` defaults to twice `maxConcurrency`. */
   flowControl: { maxBytes: 100 * 1024 * 1024 },
+  /**
+   * Publish batching window of requests, events and replies, in ms (the library's default is 10, which
+   * each hop of a request waits at low load); what is published in one event-loop turn still shares a batch.
+   */
+  publishBatchingMs: 1,
   /** Ack/modack batching window of the subscriber, in ms (the library's default is 100). */
   ackBatchingMs: 10,
   onMalformed: 'retain',

@@ -1,6 +1,7 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import { TransportError } from '@nest-transports/shared';
 import { endpointOf } from './admin.js';
+import { PUBSUB_DEFAULTS } from './options.js';
 
 /**
  * Waits at most `timeoutMs` (the `publishTimeout` option) for Pub/Sub to accept a message, then
@@ -24,7 +25,18 @@ export async function acceptedWithin<T>(published: Promise<T>, transport: string
   }
 }
 
-/** The publisher settings of a topic: the library's own retries end with `publishTimeout` too, instead of going on after the caller was failed. */
-export function boundedPublishOptions<O extends { gaxOpts?: object }>(options: O | undefined, publishTimeout: number): O & { gaxOpts: object } {
-  return { ...(options as O), gaxOpts: { timeout: publishTimeout, ...options?.gaxOpts } };
+/**
+ * The publisher settings of a topic: batches wait `PUBSUB_DEFAULTS.publishBatchingMs` unless the user
+ * says otherwise (the library's 10 ms is added to every hop of a request at low load), and the
+ * library's own retries end with `publishTimeout` too, instead of going on after the caller was failed.
+ */
+export function publisherOptions<O extends { gaxOpts?: object; batching?: object }>(
+  options: O | undefined,
+  publishTimeout: number,
+): O & { gaxOpts: object; batching: object } {
+  return {
+    ...(options as O),
+    batching: { maxMilliseconds: PUBSUB_DEFAULTS.publishBatchingMs, ...options?.batching },
+    gaxOpts: { timeout: publishTimeout, ...options?.gaxOpts },
+  };
 }

@@ -1,5 +1,5 @@
 import type { PublishOptions, PubSub, Topic } from '@google-cloud/pubsub';
-import { acceptedWithin, boundedPublishOptions } from './publish-timeout.js';
+import { acceptedWithin, publisherOptions } from './publish-timeout.js';
 
 const MAX_CACHED_TOPICS = 256;
 
@@ -35,7 +35,7 @@ export class ReplyPublisher {
         this.topics.delete(oldest);
         void evicted.flush().catch(() => undefined);
       }
-      topic = this.pubsub.topic(name, boundedPublishOptions(this.options, this.publishTimeout));
+      topic = this.pubsub.topic(name, publisherOptions(this.options, this.publishTimeout));
       this.topics.set(name, topic);
     }
     return topic;

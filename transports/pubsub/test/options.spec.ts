@@ -12,6 +12,7 @@ import {
   type PubSubClientOptions,
   type PubSubServerOptions,
 } from '../src/index.js';
+import { publisherOptions } from '../src/publish-timeout.js';
 
 const clientConfig = { projectId: 'p', apiEndpoint: '127.0.0.1:1', emulatorMode: true };
 const server = (options: Record<string, unknown>) => () => new PubSubServer({ clientConfig, subscription: 'orders-sub', ...options } as PubSubServerOptions);
@@ -71,7 +72,14 @@ describe('option validation', () => {
       intake: 'streaming',
       waitTimeSeconds: 5,
       publishTimeout: 10_000,
+      publishBatchingMs: 1,
     });
+  });
+
+  it('publishes after a 1 ms batching window unless the user sets one, bounded by publishTimeout', () => {
+    expect(publisherOptions(undefined, 5000)).toEqual({ batching: { maxMilliseconds: 1 }, gaxOpts: { timeout: 5000 } });
+    expect(publisherOptions({ batching: { maxMilliseconds: 20, maxMessages: 10 } }, 5000).batching).toEqual({ maxMilliseconds: 20, maxMessages: 10 });
+    expect(publisherOptions({ batching: { maxMessages: 10 } }, 5000).batching).toEqual({ maxMilliseconds: 1, maxMessages: 10 });
   });
 });
 
