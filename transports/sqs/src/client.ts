@@ -23,7 +23,7 @@ import { resolveClientOptions, type ResolvedClientOptions, type SqsClientOptions
 import { queueReceiver } from './poller.js';
 import { SqsRecord, type SqsRecordOptions } from './record.js';
 import { createSqsClient, explain, queueBacklog, resolveQueue, type QueueInfo } from './sqs-api.js';
-import { addTraceAttributes, decodeBody, encodeBody, messageSize, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
+import { addTraceAttributes, attributesSize, decodeBody, encodeBody, patternAttribute, readAttr, str, userAttributes, type Attributes } from './wire.js';
 
 /** Where an `SqsRecord`'s options ride along the packet (symbol keys never reach the wire). */
 const RECORD_OPTIONS = Symbol('sqsRecordOptions');
@@ -157,15 +157,16 @@ export class SqsClient extends BrokeredClient {
     const pattern = String(packet.pattern);
     const record = (packet as WithRecord)[RECORD_OPTIONS];
     const user = { ...userAttributes('SqsClient', record?.messageAttributes, 3), [Attr.PATTERN]: patternAttribute(pattern) };
+    const bodyBytes = Buffer.byteLength(body);
     // Checked before the reply queue exists, so a bad request creates nothing.
-    const fifo = this.prepareSend(connection, pattern, messageSize(body, user), record, packet.id);
+    const fifo = this.prepareSend(connection, pattern, bodyBytes + attributesSize(user), record, packet.id);
     const reply = await (connection.reply ??= this.openReplyChannel(connection).catch((err) => {
       connection.reply = undefined;
       throw err;
     }));
     const attributes = { ...user, [Attr.ID]: str(packet.id), [Attr.REPLY_TO]: str(reply.url) };
     this.addTrace(attributes, body, trace);
-    await this.sendMessage(connection, body, attributes, record, fifo);
+    await this.sendMessage(connection, body, bodyBytes, attributes, record, fifo);
   }
 
   protected async publishEvent(packet: ReadPacket, body: string, trace?: TraceFields): Promise<void> {
@@ -173,9 +174,10 @@ export class SqsClient extends BrokeredClient {
     const pattern = String(packet.pattern);
     const record = (packet as WithRecord)[RECORD_OPTIONS];
     const attributes = { ...userAttributes('SqsClient', record?.messageAttributes, 1), [Attr.PATTERN]: patternAttribute(pattern) };
-    const fifo = this.prepareSend(connection, pattern, messageSize(body, attributes), record);
+    const bodyBytes = Buffer.byteLength(body);
+    const fifo = this.prepareSend(connection, pattern, bodyBytes + attributesSize(attributes), record);
     this.addTrace(attributes, body, trace);
-    await this.sendMessage(connection, body, attributes, record, fifo);
+    await this.sendMessage(connection, body, bodyBytes, attributes, record, fifo);
   }
 
   private addTrace(attributes: Attributes, body: string, trace: TraceFields | undefined): void {
@@ -239,8 +241,15 @@ export class SqsClient extends BrokeredClient {
     return id ?? randomUUID();
   }
 
-  private async sendMessage(connection: Connection, body: string, attributes: Attributes, record: SqsRecordOptions | undefined, fifo: FifoIds): Promise<void> {
-    const size = messageSize(body, attributes);
+  private async sendMessage(
+    connection: Connection,
+    body: string,
+    bodyBytes: number,
+    attributes: Attributes,
+    record: SqsRecordOptions | undefined,
+    fifo: FifoIds,
+  ): Promise<void> {
+    const size = bodyBytes + attributesSize(attributes);
     if (size > this.options.maxMessageBytes) throw new PayloadTooLargeError('SqsClient', size, this.options.maxMessageBytes);
     await connection.ops.send(connection.target.url, { body, attributes, size, delaySeconds: record?.delaySeconds, ...fifo }).catch(async (err) => {
       throw await explain(connection.sqs, 'SqsClient', connection.target.url, err);

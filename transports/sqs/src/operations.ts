@@ -3,6 +3,7 @@ import {
   DeleteMessageBatchCommand,
   SendMessageBatchCommand,
   type BatchResultErrorEntry,
+  type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ConnectionClosedError, TransportError } from '@nest-transports/shared';
@@ -125,14 +126,7 @@ export class SqsOperations {
     const out = await this.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
-        Entries: items.map((m, i) => ({
-          Id: String(i),
-          MessageBody: m.body,
-          MessageAttributes: m.attributes,
-          MessageGroupId: m.groupId,
-          MessageDeduplicationId: m.deduplicationId,
-          DelaySeconds: m.delaySeconds,
-        })),
+        Entries: items.map(sendEntry),
       }),
     );
     return results('SendMessageBatch', items.length, out.Failed);
@@ -156,8 +150,28 @@ export class SqsOperations {
   }
 }
 
+/**
+ * An entry with only the fields a message sets: the SDK serialises every key it is given, and a
+ * reply or an event carries no attributes, group, deduplication id or delay.
+ */
+function sendEntry(m: OutgoingMessage, i: number): SendMessageBatchRequestEntry {
+  const entry: SendMessageBatchRequestEntry = { Id: String(i), MessageBody: m.body };
+  if (hasAny(m.attributes)) entry.MessageAttributes = m.attributes;
+  if (m.groupId !== undefined) entry.MessageGroupId = m.groupId;
+  if (m.deduplicationId !== undefined) entry.MessageDeduplicationId = m.deduplicationId;
+  if (m.delaySeconds !== undefined) entry.DelaySeconds = m.delaySeconds;
+  return entry;
+}
+
+function hasAny(record: object): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+const OK: EntryResult = Object.freeze({ ok: true });
+
 function results(operation: string, count: number, failed: BatchResultErrorEntry[] = []): EntryResult[] {
-  const out: EntryResult[] = Array.from({ length: count }, () => ({ ok: true }) as EntryResult);
+  const out: EntryResult[] = new Array(count).fill(OK);
   for (const f of failed) {
     const error = new SqsBatchError(operation, f.Code, f.Message, Boolean(f.SenderFault));
     out[Number(f.Id)] = { ok: false, error, retryable: !f.SenderFault };

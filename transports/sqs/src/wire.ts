@@ -101,7 +101,10 @@ export const readAttr = (attributes: Attributes | undefined, name: string): stri
 /** The text values of a message's attributes (String and Number types). */
 export function stringAttributes(attributes: Attributes | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(attributes ?? {})) if (value.StringValue !== undefined) out[name] = value.StringValue;
+  for (const name in attributes) {
+    const text = attributes[name].StringValue;
+    if (text !== undefined) out[name] = text;
+  }
   return out;
 }
 
@@ -129,8 +132,14 @@ export function addTraceAttributes(attributes: Attributes, body: string, trace: 
 
 /** Size as SQS counts it: body plus each attribute's name, type and value. */
 export function messageSize(body: string, attributes: Attributes): number {
-  let size = Buffer.byteLength(body);
-  for (const [name, value] of Object.entries(attributes)) {
+  return Buffer.byteLength(body) + attributesSize(attributes);
+}
+
+/** The attributes' part of a message's size: each one's name, type and value. */
+export function attributesSize(attributes: Attributes): number {
+  let size = 0;
+  for (const name in attributes) {
+    const value = attributes[name];
     size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '');
     if (value.StringValue !== undefined) size += Buffer.byteLength(value.StringValue);
     if (value.BinaryValue !== undefined) size += value.BinaryValue.byteLength;
